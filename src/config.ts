@@ -1,0 +1,218 @@
+// Configuration: every setting of the service, read once from an environment map, validated as a
+// whole (every problem listed in one message) and frozen. Tests build a Config directly.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { isValidTimeZone } from './lib/timezone.js';
+
+export type Environment = 'development' | 'production' | 'test';
+export type EmailBackend = 'console' | 'smtp';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  appName: string;
+  appVersion: string;
+  debug: boolean;
+  environment: Environment;
+  host: string;
+  port: number;
+  secretKey: string;
+  algorithm: 'HS256';
+  accessTokenExpireMinutes: number;
+  refreshTokenExpireDays: number;
+  allowedOrigins: string[];
+  databaseUrl: string;
+  emailBackend: EmailBackend;
+  smtpHost: string;
+  smtpPort: number;
+  smtpUser: string;
+  smtpPassword: string;
+  smtpTls: boolean;
+  emailFrom: string;
+  redisUrl: string | null;
+  rateLimitEnabled: boolean;
+  rateLimitPerMinute: number;
+  maxSessionsPerUser: number;
+  logLevel: LogLevel;
+  bcryptRounds: number;
+  defaultTimezone: string;
+  verificationTokenExpireHours: number;
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_DATA_DIR = './data';
+export const DEFAULT_DATABASE_URL = 'sqlite:///./data/ctms.db';
+const WEAK_SECRETS = new Set([
+  'secret',
+  'changeme',
+  'change-me',
+  'your-secret-key',
+  'your-secret-key-here',
+  'your-secret-key-change-in-production',
+  'dev-secret-key',
+]);
+const MIN_SECRET_LENGTH = 32;
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+/** Reads `.env` (if present) under the process environment: real variables win. */
+export function readEnvironment(processEnv: Env = process.env, envFile = '.env'): Env {
+  const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
+  return { ...fromFile, ...processEnv };
+}
+
+export interface LoadOptions {
+  /** Where a development secret is kept; null disables generating one. */
+  dataDir?: string | null;
+}
+
+export function loadConfig(env: Env, options: LoadOptions = {}): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const str = (name: string, fallback: string): string => read(name) ?? fallback;
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${name} must be a boolean (true/false), got "${raw}"`);
+    return fallback;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = read(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  };
+
+  const environment = oneOf<Environment>('ENVIRONMENT', ['development', 'production', 'test'], 'development');
+  const algorithm = str('ALGORITHM', 'HS256');
+  if (algorithm !== 'HS256') problems.push(`ALGORITHM must be HS256 (got "${algorithm}")`);
+
+  const databaseUrl = str('DATABASE_URL', DEFAULT_DATABASE_URL);
+  if (!/^(sqlite(\+aiosqlite)?:\/\/\/.+|sqlite(\+aiosqlite)?:\/\/\/:memory:|postgres(ql)?(\+asyncpg)?:\/\/.+)$/.test(databaseUrl)) {
+    problems.push(
+      'DATABASE_URL must be sqlite:///path, sqlite+aiosqlite:///path, postgresql://… or postgresql+asyncpg://…',
+    );
+  }
+
+  const emailBackend = oneOf<EmailBackend>('EMAIL_BACKEND', ['console', 'smtp'], 'console');
+  const smtpHost = str('SMTP_HOST', 'localhost');
+  if (emailBackend === 'smtp' && read('SMTP_HOST') === undefined) {
+    problems.push('SMTP_HOST is required when EMAIL_BACKEND=smtp');
+  }
+
+  const defaultTimezone = str('DEFAULT_TIMEZONE', 'UTC');
+  if (!isValidTimeZone(defaultTimezone)) problems.push(`DEFAULT_TIMEZONE is not a known IANA time zone ("${defaultTimezone}")`);
+
+  const allowedOrigins = str('ALLOWED_ORIGINS', 'http://localhost:3000,http://localhost:5173')
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+  for (const origin of allowedOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      problems.push(`ALLOWED_ORIGINS entry "${origin}" is not an origin like https://app.example.com`);
+    }
+  }
+
+  const redisUrl = read('REDIS_URL') ?? null;
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+
+  let secretKey = read('SECRET_KEY');
+  if (secretKey !== undefined && (secretKey.length < MIN_SECRET_LENGTH || WEAK_SECRETS.has(secretKey.toLowerCase()))) {
+    if (environment === 'production') {
+      problems.push(`SECRET_KEY is too weak: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`);
+    }
+  }
+  if (secretKey === undefined) {
+    if (environment === 'production') {
+      problems.push(`SECRET_KEY is required in production: at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`);
+    } else if (options.dataDir !== null) {
+      secretKey = developmentSecret(options.dataDir ?? DEFAULT_DATA_DIR);
+    } else {
+      secretKey = randomBytes(32).toString('hex');
+    }
+  }
+
+  const logLevel = oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, environment === 'test' ? 'silent' : 'info');
+
+  const config: Config = {
+    appName: str('APP_NAME', 'CTMS'),
+    appVersion: str('APP_VERSION', '1.0.0'),
+    debug: bool('DEBUG', false),
+    environment,
+    host: str('HOST', '0.0.0.0'),
+    port: int('PORT', 8000, 0, 65535),
+    secretKey: secretKey ?? '',
+    algorithm: 'HS256',
+    accessTokenExpireMinutes: int('ACCESS_TOKEN_EXPIRE_MINUTES', 20, 1, 24 * 60),
+    refreshTokenExpireDays: int('REFRESH_TOKEN_EXPIRE_DAYS', 3, 1, 365),
+    allowedOrigins,
+    databaseUrl,
+    emailBackend,
+    smtpHost,
+    smtpPort: int('SMTP_PORT', 587, 1, 65535),
+    smtpUser: str('SMTP_USER', ''),
+    smtpPassword: str('SMTP_PASSWORD', ''),
+    smtpTls: bool('SMTP_TLS', true),
+    emailFrom: str('EMAIL_FROM', 'CTMS <noreply@ctms.local>'),
+    redisUrl,
+    rateLimitEnabled: bool('RATE_LIMIT_ENABLED', false),
+    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+    maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', 3, 1, 100),
+    logLevel,
+    bcryptRounds: int('BCRYPT_ROUNDS', 12, 4, 15),
+    defaultTimezone,
+    verificationTokenExpireHours: int('VERIFICATION_TOKEN_EXPIRE_HOURS', 24, 1, 24 * 30),
+    trustProxy: bool('TRUST_PROXY', false),
+    bodyLimitBytes: 1024 * 1024,
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/** Development convenience: a random secret generated once and kept under the data directory. */
+function developmentSecret(dataDir: string): string {
+  const file = resolve(dataDir, '.secret_key');
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept.length >= MIN_SECRET_LENGTH) return kept;
+  }
+  const secret = randomBytes(32).toString('hex');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/** A complete configuration for tests and tools, with overrides. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const base = loadConfig({ ENVIRONMENT: 'test', SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789', BCRYPT_ROUNDS: '4' }, { dataDir: null });
+  return Object.freeze({ ...base, ...overrides });
+}

@@ -1,0 +1,150 @@
+// The database connection: the only module that knows which SQL dialect is in use.
+// Both dialects are normalised to one shape: timestamps as ISO-8601 UTC strings, NUMERIC and
+// BIGINT as JS numbers, booleans accepted as JS booleans (better-sqlite3 only binds 0/1).
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export type Database = Kysely<DB>;
+
+export interface DatabaseHandle {
+  db: Database;
+  dialect: DialectName;
+  /** Cheap liveness probe used by /health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ParsedDatabaseUrl {
+  dialect: DialectName;
+  /** File path (or ":memory:") for SQLite, a connection string for PostgreSQL. */
+  target: string;
+}
+
+/**
+ * Accepts the original service's forms: sqlite:///relative/path, sqlite:////absolute/path,
+ * sqlite+aiosqlite:///…, postgresql://…, postgresql+asyncpg://…, postgres://….
+ */
+export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
+  const sqliteMatch = /^sqlite(?:\+aiosqlite)?:\/\/\/(.+)$/.exec(url);
+  if (sqliteMatch?.[1]) {
+    const path = sqliteMatch[1].split('?')[0] ?? '';
+    return { dialect: 'sqlite', target: path === ':memory:' ? ':memory:' : path };
+  }
+  const pgMatch = /^postgres(?:ql)?(?:\+asyncpg)?:\/\/(.+)$/.exec(url);
+  if (pgMatch?.[1]) return { dialect: 'postgres', target: `postgresql://${pgMatch[1]}` };
+  throw new Error(`Unsupported DATABASE_URL: ${redactUrl(url)}`);
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}
+
+export interface CreateDbOptions {
+  /** Upper bound of PostgreSQL connections. */
+  poolSize?: number;
+  /** Called with the SQL of every executed query (tests count queries with it). */
+  onQuery?: (sql: string) => void;
+}
+
+export function createDatabase(url: string, options: CreateDbOptions = {}): DatabaseHandle {
+  const parsed = parseDatabaseUrl(url);
+  const log = options.onQuery ? (event: { query: { sql: string } }) => options.onQuery?.(event.query.sql) : undefined;
+  if (parsed.dialect === 'sqlite') return createSqlite(parsed.target, log);
+  return createPostgres(parsed.target, options.poolSize ?? 10, log);
+}
+
+function createSqlite(path: string, log?: (e: { query: { sql: string } }) => void): DatabaseHandle {
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const raw = new SqliteDatabase(path);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('synchronous = NORMAL');
+  const dialect: Dialect = new SqliteDialect({ database: bindBooleansAsIntegers(raw) });
+  const db = new Kysely<DB>({ dialect, log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
+  return {
+    db,
+    dialect: 'sqlite',
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function createPostgres(connectionString: string, poolSize: number, log?: (e: { query: { sql: string } }) => void): DatabaseHandle {
+  const parseTimestamp = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ);
+  const types = {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === pg.types.builtins.TIMESTAMPTZ) {
+        return (value: string) => (parseTimestamp(value) as Date).toISOString();
+      }
+      if (oid === pg.types.builtins.NUMERIC || oid === pg.types.builtins.INT8) {
+        return (value: string) => Number(value);
+      }
+      return pg.types.getTypeParser(oid, format);
+    },
+  };
+  const pool = new pg.Pool({ connectionString, max: poolSize, types: types as pg.CustomTypesConfig });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool }),
+    log: log ? (e) => void (e.level === 'query' && log(e)) : undefined,
+  });
+  return {
+    db,
+    dialect: 'postgres',
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+/** Wraps better-sqlite3 so statements accept JS booleans (bound as 1/0), like pg does. */
+function bindBooleansAsIntegers(raw: SqliteDatabase.Database): SqliteDatabase.Database {
+  const bind = (p: unknown) => (typeof p === 'boolean' ? (p ? 1 : 0) : p);
+  // Kysely passes its parameters as one array argument.
+  const convert = (params: unknown[]) => params.map((p) => (Array.isArray(p) ? p.map(bind) : bind(p)));
+  const prepare = raw.prepare.bind(raw);
+  return new Proxy(raw, {
+    get(target, prop, receiver) {
+      if (prop !== 'prepare') {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      }
+      return (source: string) => {
+        const statement = prepare(source);
+        return new Proxy(statement, {
+          get(st, key, rcv) {
+            const value = Reflect.get(st, key, rcv) as unknown;
+            if (typeof value !== 'function') return value;
+            if (key === 'all' || key === 'get' || key === 'run' || key === 'iterate') {
+              return (...params: unknown[]) => (value as (...a: unknown[]) => unknown).apply(st, convert(params));
+            }
+            return (value as (...a: unknown[]) => unknown).bind(st);
+          },
+        });
+      };
+    },
+  });
+}
+
+/** True when `error` is a unique-constraint violation, in either dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** True when `error` is a foreign-key violation, in either dialect. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}

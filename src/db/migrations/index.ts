@@ -1,0 +1,7 @@
+// Every migration, in order. Listed explicitly: no directory scanning, so builds and bundles see them.
+import type { Migration } from 'kysely';
+import * as initial from './0001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};

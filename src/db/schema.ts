@@ -1,0 +1,138 @@
+// Table types: one interface per table, the single source of column names and types for Kysely.
+// Timestamps are ISO-8601 UTC strings in both dialects (see database.ts); booleans are read as
+// SqlBool because SQLite returns 0/1 — map them with Boolean() in repositories.
+import type { ColumnType, Generated, SqlBool } from 'kysely';
+
+type Bool = ColumnType<SqlBool, boolean, boolean>;
+/** ISO-8601 UTC string, written by the application (never a database default). */
+export type Timestamp = string;
+
+export type Role = 'manager' | 'developer' | 'auditor';
+export type TaskStatus = 'pending' | 'in_progress' | 'blocked' | 'completed';
+export type TaskPriority = 'low' | 'medium' | 'high' | 'critical';
+export type NotificationType =
+  | 'task_assigned'
+  | 'task_unassigned'
+  | 'status_change'
+  | 'deadline_warning'
+  | 'priority_escalated';
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  email: string;
+  hashed_password: string;
+  role: Role;
+  timezone: string;
+  email_verified: Bool;
+  is_active: Bool;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_login: Timestamp | null;
+}
+
+export interface UserSessionsTable {
+  id: Generated<number>;
+  user_id: number;
+  /** SHA-256 (hex) of the refresh token currently valid for this session. */
+  refresh_token_hash: string;
+  device_id: string;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: Timestamp;
+  last_used: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface EmailVerificationTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  /** SHA-256 (hex) of the token sent to the user. */
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface TasksTable {
+  id: Generated<number>;
+  title: string;
+  description: string;
+  status: TaskStatus;
+  priority: TaskPriority;
+  estimated_hours: number;
+  actual_hours: number | null;
+  deadline: Timestamp;
+  priority_escalated: Bool;
+  /** Set when a deadline warning was sent for the current deadline. */
+  deadline_warning_sent_for: Timestamp | null;
+  assigned_to: number;
+  created_by: number;
+  parent_task_id: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TagsTable {
+  id: Generated<number>;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface TaskTagsTable {
+  task_id: number;
+  tag_id: number;
+}
+
+export interface TaskHistoryTable {
+  id: Generated<number>;
+  task_id: number;
+  user_id: number | null;
+  action: string;
+  from_status: TaskStatus | null;
+  to_status: TaskStatus | null;
+  /** JSON text: the changed fields. */
+  changes: string | null;
+  timestamp: Timestamp;
+}
+
+export interface NotificationsTable {
+  id: Generated<number>;
+  user_id: number;
+  task_id: number | null;
+  task_title: string;
+  message: string;
+  notification_type: NotificationType;
+  read: Bool;
+  is_delivered: Bool;
+  created_at: Timestamp;
+}
+
+export interface ApiAuditLogsTable {
+  id: Generated<number>;
+  user_id: number | null;
+  endpoint: string;
+  method: string;
+  status_code: number;
+  /** JSON text, secrets redacted. */
+  request_body: string | null;
+  /** JSON text, recorded for error responses only. */
+  response_body: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  duration_ms: number;
+  timestamp: Timestamp;
+}
+
+export interface DB {
+  users: UsersTable;
+  user_sessions: UserSessionsTable;
+  email_verification_tokens: EmailVerificationTokensTable;
+  tasks: TasksTable;
+  tags: TagsTable;
+  task_tags: TaskTagsTable;
+  task_history: TaskHistoryTable;
+  notifications: NotificationsTable;
+  api_audit_logs: ApiAuditLogsTable;
+}

@@ -1,0 +1,57 @@
+// Minimal JWT (JWS compact, HS256 only). The algorithm is pinned: a token whose header names any
+// other algorithm ("none", RS256, …) is rejected before its signature is even looked at.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export type JwtPayload = Record<string, unknown>;
+
+export class JwtError extends Error {
+  constructor(readonly reason: 'malformed' | 'algorithm' | 'signature' | 'expired' | 'not_yet_valid') {
+    super(`Invalid token (${reason})`);
+    this.name = 'JwtError';
+  }
+}
+
+const HEADER = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+const MAX_TOKEN_LENGTH = 4096;
+
+function base64url(input: string | Buffer): string {
+  return Buffer.from(input).toString('base64url');
+}
+
+function sign(data: string, secret: string): Buffer {
+  return createHmac('sha256', secret).update(data).digest();
+}
+
+export function signJwt(payload: JwtPayload, secret: string): string {
+  const body = base64url(JSON.stringify(payload));
+  const signature = sign(`${HEADER}.${body}`, secret).toString('base64url');
+  return `${HEADER}.${body}.${signature}`;
+}
+
+/** Verifies signature, algorithm and `exp`/`nbf`; returns the payload. `now` is in seconds. */
+export function verifyJwt(token: string, secret: string, now = Math.floor(Date.now() / 1000)): JwtPayload {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new JwtError('malformed');
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new JwtError('malformed');
+  const [headerPart, bodyPart, signaturePart] = parts as [string, string, string];
+  const header = decodeJson(headerPart);
+  if (header.alg !== 'HS256') throw new JwtError('algorithm');
+  const expected = sign(`${headerPart}.${bodyPart}`, secret);
+  const given = Buffer.from(signaturePart, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new JwtError('signature');
+  const payload = decodeJson(bodyPart);
+  if (typeof payload.exp !== 'number' || payload.exp <= now) throw new JwtError('expired');
+  if (typeof payload.nbf === 'number' && payload.nbf > now) throw new JwtError('not_yet_valid');
+  return payload;
+}
+
+function decodeJson(part: string): JwtPayload {
+  if (!/^[A-Za-z0-9_-]+$/.test(part)) throw new JwtError('malformed');
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new JwtError('malformed');
+    return value as JwtPayload;
+  } catch {
+    throw new JwtError('malformed');
+  }
+}

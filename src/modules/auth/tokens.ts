@@ -1,0 +1,66 @@
+// Access and refresh JWTs. Both carry the session id (`sid`); the `type` claim keeps one kind from
+// being used as the other.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config.js';
+import { JwtError, signJwt, verifyJwt, type JwtPayload } from '../../lib/jwt.js';
+
+export type TokenType = 'access' | 'refresh';
+
+export interface TokenClaims {
+  userId: number;
+  sessionId: number;
+  jti: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface IssuedToken {
+  token: string;
+  jti: string;
+  expiresAt: number;
+  /** Lifetime in seconds. */
+  expiresIn: number;
+}
+
+export const accessLifetimeSeconds = (config: Config) => config.accessTokenExpireMinutes * 60;
+export const refreshLifetimeSeconds = (config: Config) => config.refreshTokenExpireDays * 24 * 60 * 60;
+
+function issue(config: Config, type: TokenType, userId: number, sessionId: number, now: Date): IssuedToken {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const expiresIn = type === 'access' ? accessLifetimeSeconds(config) : refreshLifetimeSeconds(config);
+  const jti = randomUUID();
+  const payload: JwtPayload = { sub: String(userId), sid: sessionId, jti, type, iat: issuedAt, exp: issuedAt + expiresIn };
+  return { token: signJwt(payload, config.secretKey), jti, expiresAt: issuedAt + expiresIn, expiresIn };
+}
+
+export const issueAccessToken = (config: Config, userId: number, sessionId: number, now = new Date()) =>
+  issue(config, 'access', userId, sessionId, now);
+
+export const issueRefreshToken = (config: Config, userId: number, sessionId: number, now = new Date()) =>
+  issue(config, 'refresh', userId, sessionId, now);
+
+/** Returns the claims of a valid token of the expected type, or null for anything else. */
+export function readToken(config: Config, token: string, expected: TokenType, now = new Date()): TokenClaims | null {
+  let payload: JwtPayload;
+  try {
+    payload = verifyJwt(token, config.secretKey, Math.floor(now.getTime() / 1000));
+  } catch (error) {
+    if (error instanceof JwtError) return null;
+    throw error;
+  }
+  const userId = typeof payload.sub === 'string' && /^[1-9]\d{0,9}$/.test(payload.sub) ? Number(payload.sub) : NaN;
+  const sessionId = payload.sid;
+  if (
+    payload.type !== expected ||
+    !Number.isSafeInteger(userId) ||
+    typeof sessionId !== 'number' ||
+    !Number.isSafeInteger(sessionId) ||
+    sessionId <= 0 ||
+    typeof payload.jti !== 'string' ||
+    typeof payload.iat !== 'number' ||
+    typeof payload.exp !== 'number'
+  ) {
+    return null;
+  }
+  return { userId, sessionId, jti: payload.jti, issuedAt: payload.iat, expiresAt: payload.exp };
+}

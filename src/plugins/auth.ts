@@ -1,0 +1,113 @@
+// Authentication guards. `app.requireUser` (and `app.requireRole(...)`) run as a route's preHandler:
+// they read the Bearer access token, check its session with one primary-key lookup (so a revoked
+// session's tokens stop working at once), then the active and verified flags, then the role.
+// A token close to expiry gets a successor in `X-New-Access-Token` on successful responses.
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Role } from '../db/schema.js';
+import { forbidden, unauthorized } from '../errors.js';
+import { findSessionWithUser, touchSession } from '../modules/auth/sessions.repository.js';
+import { issueAccessToken, readToken } from '../modules/auth/tokens.js';
+import type { CurrentUser } from '../modules/users/users.types.js';
+
+export interface AuthContext {
+  user: CurrentUser;
+  sessionId: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | null;
+    renewedAccessToken: string | null;
+  }
+  interface FastifyInstance {
+    /** preHandler: an authenticated, active user with a verified e-mail. */
+    requireUser: preHandlerAsyncHookHandler;
+    /** preHandler: as requireUser, and the user's role is one of `roles`. */
+    requireRole: (...roles: Role[]) => preHandlerAsyncHookHandler;
+  }
+}
+
+/** Seconds before expiry from which a fresh access token is sent along. */
+export const RENEWAL_WINDOW_SECONDS = 120;
+/** last_used is rewritten at most this often per session, to keep reads write-free. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/** The user of an authenticated request; only valid behind requireUser/requireRole. */
+export function currentUser(request: FastifyRequest): CurrentUser {
+  if (!request.auth) throw unauthorized();
+  return request.auth.user;
+}
+
+export function currentSessionId(request: FastifyRequest): number {
+  if (!request.auth) throw unauthorized();
+  return request.auth.sessionId;
+}
+
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
+  return match?.[1] ?? null;
+}
+
+async function authenticate(app: FastifyInstance, request: FastifyRequest): Promise<AuthContext> {
+  const token = bearerToken(request);
+  if (!token) throw unauthorized('Not authenticated');
+  return authenticateToken(app, token, request);
+}
+
+/** Validates an access token and its session; shared with the WebSocket endpoint. */
+export async function authenticateToken(app: FastifyInstance, token: string, request?: FastifyRequest): Promise<AuthContext> {
+  const now = app.clock.now();
+  const claims = readToken(app.config, token, 'access', now);
+  if (!claims) throw unauthorized('Could not validate credentials');
+  const session = await findSessionWithUser(app.db, claims.sessionId);
+  if (
+    !session ||
+    session.user.id !== claims.userId ||
+    session.revokedAt !== null ||
+    session.expiresAt <= now.toISOString()
+  ) {
+    throw unauthorized('Session has been revoked or has expired');
+  }
+  if (!session.user.is_active) throw forbidden('Inactive user');
+  if (!session.user.email_verified) throw forbidden('Email not verified');
+
+  if (now.getTime() - Date.parse(session.lastUsed) > TOUCH_INTERVAL_MS) {
+    await touchSession(app.db, session.sessionId, now.toISOString());
+  }
+  if (request && claims.expiresAt - now.getTime() / 1000 <= RENEWAL_WINDOW_SECONDS) {
+    request.renewedAccessToken = issueAccessToken(app.config, claims.userId, claims.sessionId, now).token;
+  }
+  return { user: session.user, sessionId: session.sessionId };
+}
+
+export const authPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.decorateRequest('auth', null);
+    app.decorateRequest('renewedAccessToken', null);
+
+    const requireUser: preHandlerAsyncHookHandler = async function (request) {
+      request.auth = await authenticate(app, request);
+    };
+    app.decorate('requireUser', requireUser);
+    app.decorate('requireRole', (...roles: Role[]): preHandlerAsyncHookHandler => {
+      return async function (request) {
+        const auth = await authenticate(app, request);
+        request.auth = auth;
+        if (!roles.includes(auth.user.role)) {
+          throw forbidden(`This action requires the ${roles.join(' or ')} role`);
+        }
+      };
+    });
+
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.renewedAccessToken && reply.statusCode < 400) {
+        reply.header('x-new-access-token', request.renewedAccessToken);
+      }
+      return payload;
+    });
+  },
+  { name: 'auth' },
+);

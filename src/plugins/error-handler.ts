@@ -1,0 +1,103 @@
+// The one place errors become responses: typed AppErrors map to their status and string `detail`,
+// schema failures to 422 with an `errors` list, framework 4xx errors keep their status with a clear
+// message, and anything else is a logged 500 whose body never carries internals.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ValidationFailure } from '../errors.js';
+
+interface ValidationItem {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+interface AjvError {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+const FRAMEWORK_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'Request body is too large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported media type: send application/json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Request body size did not match Content-Length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'Request body is empty',
+  FST_ERR_BAD_URL: 'Malformed URL',
+  FST_ERR_ASYNC_CONSTRAINT: 'Bad request',
+};
+
+export function validationItems(errors: AjvError[], context: string): ValidationItem[] {
+  return errors.map((e) => {
+    const path = (e.instancePath ?? '')
+      .split('/')
+      .filter(Boolean)
+      .map((segment) => {
+        const unescaped = segment.replace(/~1/g, '/').replace(/~0/g, '~');
+        return /^\d+$/.test(unescaped) ? Number(unescaped) : unescaped;
+      });
+    const params = e.params ?? {};
+    if (e.keyword === 'required' && typeof params.missingProperty === 'string') {
+      return { loc: [context, ...path, params.missingProperty], msg: 'Field required', type: 'missing' };
+    }
+    let msg = e.message ?? 'Invalid value';
+    if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+      msg = `must be one of: ${params.allowedValues.map(String).join(', ')}`;
+    } else if (e.keyword === 'anyOf') {
+      msg = 'has an invalid type or value';
+    }
+    return { loc: [context, ...path], msg, type: e.keyword ?? 'value_error' };
+  });
+}
+
+export function summarize(items: ValidationItem[]): string {
+  const first = items[0];
+  if (!first) return 'Validation error';
+  const where = first.loc.join('.');
+  const more = items.length > 1 ? ` (and ${items.length - 1} more)` : '';
+  return `Validation error: ${where}: ${first.msg}${more}`;
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof ValidationFailure) {
+      const items = [{ loc: error.loc, msg: error.detail, type: error.type }];
+      return reply.status(422).send({ detail: summarize(items), errors: items });
+    }
+    if (error instanceof AppError) {
+      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+      return reply.status(error.statusCode).send({ detail: error.detail });
+    }
+    if (error.validation) {
+      // Ajv's `oneOf`/`anyOf` companions repeat the real cause; keep the specific messages.
+      const raw = error.validation as AjvError[];
+      const specific = raw.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+      const items = validationItems(specific.length > 0 ? uniqueByPath(specific) : raw, error.validationContext ?? 'body');
+      return reply.status(422).send({ detail: summarize(items), errors: items });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+      const items = [{ loc: ['body'], msg: 'Malformed JSON body', type: 'json_invalid' }];
+      return reply.status(422).send({ detail: 'Malformed JSON body', errors: items });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const detail = FRAMEWORK_MESSAGES[error.code] ?? (error.message || 'Bad request');
+      return reply.status(status).send({ detail });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send({ detail: 'Internal server error' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    return reply.status(404).send({ detail: 'Not Found' });
+  });
+}
+
+/** With allErrors, a bad union member yields one error per alternative; keep one per location. */
+function uniqueByPath(errors: AjvError[]): AjvError[] {
+  const seen = new Map<string, AjvError>();
+  for (const e of errors) {
+    const key = `${e.instancePath ?? ''}|${e.keyword === 'required' ? String(e.params?.missingProperty) : ''}`;
+    if (!seen.has(key)) seen.set(key, e);
+  }
+  return [...seen.values()];
+}

@@ -1,0 +1,15 @@
+// Every /api route module, registered under the /api prefix. Modules never register themselves.
+import type { FastifyInstance } from 'fastify';
+import { analyticsRoutes } from './modules/analytics/analytics.routes.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { tagsRoutes } from './modules/tags/tags.routes.js';
+import { tasksRoutes } from './modules/tasks/tasks.routes.js';
+import { usersRoutes } from './modules/users/users.routes.js';
+
+export async function apiRoutes(app: FastifyInstance): Promise<void> {
+  await app.register(authRoutes, { prefix: '/auth' });
+  await app.register(usersRoutes, { prefix: '/auth' });
+  await app.register(tasksRoutes, { prefix: '/tasks' });
+  await app.register(tagsRoutes, { prefix: '/tags' });
+  await app.register(analyticsRoutes, { prefix: '/analytics' });
+}

@@ -1,0 +1,37 @@
+// Shared schema primitives: one definition each, reused by every module's schemas.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const IdSchema = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Positive integer id' });
+
+export const IdParamsSchema = Type.Object({ id: IdSchema });
+export type IdParams = Static<typeof IdParamsSchema>;
+
+export const DateTimeSchema = Type.String({ format: 'date-time', description: 'ISO 8601, UTC, with a Z suffix' });
+
+export const ErrorSchema = Type.Object(
+  { detail: Type.String() },
+  { $id: 'Error', description: 'Every error body: a human-readable string detail' },
+);
+
+export const ValidationErrorSchema = Type.Object(
+  {
+    detail: Type.String({ description: 'One-line summary' }),
+    errors: Type.Array(
+      Type.Object({
+        loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+        msg: Type.String(),
+        type: Type.String(),
+      }),
+    ),
+  },
+  { $id: 'ValidationError' },
+);
+
+export const MessageSchema = Type.Object({ detail: Type.String() });
+
+/** Standard error responses to spread into a route's `response` map. */
+export const errorResponses = (...codes: number[]): Record<number, TSchema> => {
+  const out: Record<number, TSchema> = {};
+  for (const code of codes) out[code] = code === 422 ? Type.Ref(ValidationErrorSchema) : Type.Ref(ErrorSchema);
+  return out;
+};
