@@ -68,13 +68,19 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
   raw.pragma('synchronous = NORMAL');
   const dialect: Dialect = new SqliteDialect({ database: bindBooleansAsIntegers(raw) });
   const db = new Kysely<DB>({ dialect, log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
+  let closed = false;
   return {
     db,
     dialect: 'sqlite',
     ping: async () => {
+      if (closed || !raw.open) throw new Error('database is closed');
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    close: async () => {
+      closed = true;
+      await db.destroy();
+      if (raw.open) raw.close();
+    },
   };
 }
 
