@@ -150,14 +150,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       problems.push(`SECRET_KEY is too weak: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`);
     }
   }
-  if (secretKey === undefined) {
-    if (environment === 'production') {
-      problems.push(`SECRET_KEY is required in production: at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`);
-    } else if (options.dataDir !== null) {
-      secretKey = developmentSecret(options.dataDir ?? DEFAULT_DATA_DIR);
-    } else {
-      secretKey = randomBytes(32).toString('hex');
-    }
+  if (secretKey === undefined && environment === 'production') {
+    problems.push(`SECRET_KEY is required in production: at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`);
   }
 
   const logLevel = oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, environment === 'test' ? 'silent' : 'info');
@@ -195,6 +189,10 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
+  if (secretKey === undefined) {
+    // Development and test only: a secret that survives restarts, so logins survive them too.
+    config.secretKey = options.dataDir === null ? randomBytes(32).toString('hex') : developmentSecret(options.dataDir ?? DEFAULT_DATA_DIR);
+  }
   return Object.freeze(config);
 }
 

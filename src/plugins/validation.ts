@@ -8,7 +8,7 @@ function makeAjv(coerceTypes: Options['coerceTypes']) {
   const ajv = new Ajv.default({
     coerceTypes,
     allErrors: true,
-    removeAdditional: true,
+    removeAdditional: 'all',
     useDefaults: true,
     strict: false,
   });
