@@ -32,6 +32,13 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI's assets are all served from /docs/static; no upgrade-insecure-requests, so the
+    // docs also work over plain HTTP on a LAN address.
+    staticCSP:
+      "default-src 'self'; base-uri 'self'; font-src 'self' data:; frame-ancestors 'self'; img-src 'self' data:; " +
+      "object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'",
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
