@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, readEnvironment, type Config } from './config.
 import { createDatabase, isUniqueViolation, type DatabaseHandle } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import type { Role } from './db/schema.js';
+import { runRetention } from './jobs/retention.js';
 import { hashPassword } from './lib/hash.js';
 import { isValidTimeZone } from './lib/timezone.js';
 import { findTakenIdentity, findUserByUsername, insertUser, updateUserRole } from './modules/users/users.repository.js';
@@ -22,6 +23,8 @@ Commands:
   create-user --username U --email E --password P --role manager|developer|auditor [--timezone Z]
                                             create a verified, active user and print its id
   set-role --username U --role R            change a user's role
+  cleanup                                   delete expired sessions and verification tokens, old audit
+                                            rows and old read notifications
   help                                      show this message`;
 
 type Output = (line: string) => void;
@@ -102,6 +105,15 @@ const commands: Record<string, Command> = {
     if (!user) throw new CliError(`User not found: ${o.username}`);
     await updateUserRole(database.db, user.id, role, new Date().toISOString());
     out(`${user.username} is now ${role}`);
+  },
+
+  async cleanup(_args, { config, database, out }) {
+    await migrateToLatest(database.db);
+    const removed = await runRetention(database.db, config, new Date());
+    out(
+      `Removed ${removed.sessions} sessions, ${removed.verificationTokens} verification tokens, ` +
+        `${removed.auditLogs} audit rows, ${removed.notifications} read notifications.`,
+    );
   },
 };
 

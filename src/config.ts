@@ -38,6 +38,7 @@ export interface Config {
   bcryptRounds: number;
   defaultTimezone: string;
   verificationTokenExpireHours: number;
+  auditRetentionDays: number;
   trustProxy: boolean;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
@@ -144,7 +145,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const redisUrl = read('REDIS_URL') ?? null;
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
 
-  let secretKey = read('SECRET_KEY');
+  const secretKey = read('SECRET_KEY');
   if (secretKey !== undefined && (secretKey.length < MIN_SECRET_LENGTH || WEAK_SECRETS.has(secretKey.toLowerCase()))) {
     if (environment === 'production') {
       problems.push(`SECRET_KEY is too weak: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`);
@@ -184,6 +185,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     bcryptRounds: int('BCRYPT_ROUNDS', 12, 4, 15),
     defaultTimezone,
     verificationTokenExpireHours: int('VERIFICATION_TOKEN_EXPIRE_HOURS', 24, 1, 24 * 30),
+    auditRetentionDays: int('AUDIT_RETENTION_DAYS', 90, 1, 3650),
     trustProxy: bool('TRUST_PROXY', false),
     bodyLimitBytes: 1024 * 1024,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),

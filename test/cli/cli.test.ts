@@ -102,3 +102,40 @@ describe('ctms usage', () => {
     expect(code).toBe(1);
   });
 });
+
+describe('ctms cleanup', () => {
+  it('deletes expired sessions, spent verification tokens, old audit rows and old read notifications only', async () => {
+    const db = t.handle.db;
+    const user = await db.selectFrom('users').select('id').where('username', '=', 'lead').executeTakeFirstOrThrow();
+    const now = Date.now();
+    const iso = (offsetDays: number) => new Date(now + offsetDays * 86_400_000).toISOString();
+    const session = (expires: string, revoked: string | null) => ({
+      user_id: user.id, refresh_token_hash: 'h', device_id: 'd', created_at: iso(-5), last_used: iso(-5),
+      expires_at: expires, revoked_at: revoked,
+    });
+    await db.insertInto('user_sessions').values([session(iso(-1), null), session(iso(2), iso(-2)), session(iso(2), null)]).execute();
+    const token = (hash: string, expires: string, used: string | null) => ({
+      user_id: user.id, token_hash: hash, created_at: iso(-2), expires_at: expires, used_at: used,
+    });
+    await db.insertInto('email_verification_tokens').values([token('a', iso(-1), null), token('b', iso(1), iso(-1)), token('c', iso(1), null)]).execute();
+    const audit = (timestamp: string) => ({
+      user_id: null, endpoint: '/api/x', method: 'GET', status_code: 200, duration_ms: 1, timestamp,
+    });
+    await db.insertInto('api_audit_logs').values([audit(iso(-91)), audit(iso(-1))]).execute();
+    const notification = (read: boolean, created: string) => ({
+      user_id: user.id, task_id: null, task_title: 't', message: 'm', notification_type: 'status_change' as const,
+      read, is_delivered: true, created_at: created,
+    });
+    await db.insertInto('notifications').values([notification(true, iso(-40)), notification(false, iso(-40)), notification(true, iso(-1))]).execute();
+
+    const res = await run('cleanup');
+    expect(res.code).toBe(0);
+    expect(res.out).toBe('Removed 2 sessions, 2 verification tokens, 1 audit rows, 1 read notifications.');
+    const count = async (table: 'user_sessions' | 'email_verification_tokens' | 'api_audit_logs' | 'notifications') =>
+      (await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+    expect(await count('user_sessions')).toBe(1);
+    expect(await count('email_verification_tokens')).toBe(1);
+    expect(await count('api_audit_logs')).toBe(1);
+    expect(await count('notifications')).toBe(2);
+  });
+});

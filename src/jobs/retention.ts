@@ -1,0 +1,45 @@
+// Retention: deletes rows that have outlived their use — expired or long-revoked sessions, expired or
+// used verification tokens, audit rows older than AUDIT_RETENTION_DAYS, and read notifications older
+// than the notification retention. Run by `ctms cleanup` (and, later, on a schedule).
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Revoked sessions are kept a day so a replayed refresh token is still recognised as reuse. */
+const REVOKED_SESSION_GRACE_MS = DAY_MS;
+export const READ_NOTIFICATION_RETENTION_DAYS = 30;
+
+export interface RetentionResult {
+  sessions: number;
+  verificationTokens: number;
+  auditLogs: number;
+  notifications: number;
+}
+
+export async function runRetention(db: Database, config: Config, now: Date): Promise<RetentionResult> {
+  const nowIso = now.toISOString();
+  const revokedBefore = new Date(now.getTime() - REVOKED_SESSION_GRACE_MS).toISOString();
+  const auditBefore = new Date(now.getTime() - config.auditRetentionDays * DAY_MS).toISOString();
+  const notificationsBefore = new Date(now.getTime() - READ_NOTIFICATION_RETENTION_DAYS * DAY_MS).toISOString();
+
+  const sessions = await db
+    .deleteFrom('user_sessions')
+    .where((eb) => eb.or([eb('expires_at', '<=', nowIso), eb('revoked_at', '<=', revokedBefore)]))
+    .executeTakeFirst();
+  const verificationTokens = await db
+    .deleteFrom('email_verification_tokens')
+    .where((eb) => eb.or([eb('expires_at', '<=', nowIso), eb('used_at', 'is not', null)]))
+    .executeTakeFirst();
+  const auditLogs = await db.deleteFrom('api_audit_logs').where('timestamp', '<', auditBefore).executeTakeFirst();
+  const notifications = await db
+    .deleteFrom('notifications')
+    .where('read', '=', true)
+    .where('created_at', '<', notificationsBefore)
+    .executeTakeFirst();
+  return {
+    sessions: Number(sessions.numDeletedRows),
+    verificationTokens: Number(verificationTokens.numDeletedRows),
+    auditLogs: Number(auditLogs.numDeletedRows),
+    notifications: Number(notifications.numDeletedRows),
+  };
+}
