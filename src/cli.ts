@@ -6,8 +6,10 @@ import { createDatabase, isUniqueViolation, type DatabaseHandle } from './db/dat
 import { migrateToLatest } from './db/migrate.js';
 import type { Role } from './db/schema.js';
 import { runRetention } from './jobs/retention.js';
+import { systemClock } from './lib/clock.js';
 import { hashPassword } from './lib/hash.js';
 import { isValidTimeZone } from './lib/timezone.js';
+import { seedDemo } from './modules/tasks/seed-demo.js';
 import { findTakenIdentity, findUserByUsername, insertUser, updateUserRole } from './modules/users/users.repository.js';
 
 export class CliError extends Error {}
@@ -23,6 +25,7 @@ Commands:
   create-user --username U --email E --password P --role manager|developer|auditor [--timezone Z]
                                             create a verified, active user and print its id
   set-role --username U --role R            change a user's role
+  seed-demo                                 create a demo team with tags, tasks and subtasks; print the logins
   cleanup                                   delete expired sessions and verification tokens, old audit
                                             rows and old read notifications
   help                                      show this message`;
@@ -105,6 +108,15 @@ const commands: Record<string, Command> = {
     if (!user) throw new CliError(`User not found: ${o.username}`);
     await updateUserRole(database.db, user.id, role, new Date().toISOString());
     out(`${user.username} is now ${role}`);
+  },
+
+  async 'seed-demo'(_args, { config, database, out }) {
+    // The demo logins have published passwords: never plant them in a production database.
+    if (config.environment === 'production') throw new CliError('seed-demo is not available in production');
+    await migrateToLatest(database.db);
+    const result = await seedDemo(database.db, config, systemClock);
+    out(result.created ? 'Demo team created. Logins:' : 'The demo team already exists. Logins:');
+    for (const user of result.users) out(`  ${user.role.padEnd(9)}  username: ${user.username}  password: ${user.password}`);
   },
 
   async cleanup(_args, { config, database, out }) {

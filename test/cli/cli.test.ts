@@ -139,3 +139,24 @@ describe('ctms cleanup', () => {
     expect(await count('notifications')).toBe(2);
   });
 });
+
+describe('ctms seed-demo', () => {
+  it('creates one user per role with tasks, prints the logins, and does nothing the second time', async () => {
+    const first = await run('seed-demo');
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('Demo team created');
+    for (const role of ['manager', 'developer', 'auditor']) expect(first.out).toContain(role);
+    const tasks = await t.handle.db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(tasks.n).toBeGreaterThan(0);
+    const second = await run('seed-demo');
+    expect(second.code).toBe(0);
+    expect(second.out).toContain('already exists');
+    const again = await t.handle.db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(again.n).toBe(tasks.n);
+  });
+
+  it('refuses to run in production', async () => {
+    const code = await runCli(['seed-demo'], { ...env, ENVIRONMENT: 'production', SECRET_KEY: 'x'.repeat(40) }, () => undefined, () => undefined);
+    expect(code).toBe(1);
+  });
+});

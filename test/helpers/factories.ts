@@ -64,7 +64,7 @@ export interface TestSession {
 }
 
 /** A live session for `user`, as a login would create, with its tokens. */
-export async function createSession(app: FastifyInstance, user: { id: number }, now = new Date()): Promise<TestSession> {
+export async function createSession(app: FastifyInstance, user: { id: number }, now = app.clock.now()): Promise<TestSession> {
   const iso = now.toISOString();
   const expires = new Date(now.getTime() + refreshLifetimeSeconds(app.config) * 1000).toISOString();
   const row = await app.db

@@ -1,4 +1,229 @@
-// tasks routes (not yet implemented).
+// /api/tasks: list, create, read, update, delete, bulk status update, history, and the analytics
+// alias. Handlers read schema → guard → load → authorize → act (tasks.service) → return.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { notFound } from '../../errors.js';
+import { currentUser } from '../../plugins/auth.js';
+import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
+import { analyticsRouteOptions } from '../analytics/analytics.routes.js';
+import { listHistory } from './history.repository.js';
+import { parseDateTime } from './task-input.js';
+import { canSeeTask, TASK_NOT_FOUND, taskListScope } from './tasks.policy.js';
+import {
+  countTasks,
+  findTaskRecord,
+  findTaskRow,
+  findTaskView,
+  hydrateTasks,
+  listTaskRows,
+  type TaskFilters,
+} from './tasks.repository.js';
+import {
+  BulkUpdateResultSchema,
+  BulkUpdateSchema,
+  DEFAULT_PAGE_SIZE,
+  TaskCreateSchema,
+  TaskHistoryEntrySchema,
+  TaskListQuerySchema,
+  TaskPublicSchema,
+  TaskUpdateSchema,
+  type TaskListQuery,
+} from './tasks.schemas.js';
+import { bulkUpdateStatus, createTask, deleteTask, normalizeCreate, normalizeUpdate, updateTask } from './tasks.service.js';
 
-export async function tasksRoutes(_app: FastifyInstance): Promise<void> {}
+const TAGS = ['tasks'];
+const security = [{ bearerAuth: [] }];
+
+function toFilters(query: TaskListQuery): TaskFilters {
+  return {
+    status: query.status,
+    priority: query.priority,
+    assignedTo: query.assigned_to,
+    createdBy: query.created_by,
+    tagId: query.tag,
+    parentTask: query.parent_task === undefined ? undefined : query.parent_task === 'null' ? null : Number(query.parent_task),
+    search: query.search,
+    deadlineBefore: query.deadline_before === undefined ? undefined : parseDateTime(query.deadline_before, ['query', 'deadline_before']),
+    deadlineAfter: query.deadline_after === undefined ? undefined : parseDateTime(query.deadline_after, ['query', 'deadline_after']),
+    overdue: query.overdue,
+  };
+}
+
+/** The task as just written (it exists: the caller's transaction committed it). */
+async function loadTask(app: FastifyInstance, id: number) {
+  const task = await findTaskView(app.db, id);
+  if (!task) throw notFound(TASK_NOT_FOUND);
+  return task;
+}
+
+export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  // Registered before "/:id" so that "analytics" is never read as an id.
+  app.get('/analytics', analyticsRouteOptions(app, 'Task analytics (alias of /api/analytics)'));
+
+  app.get(
+    '',
+    {
+      schema: {
+        tags: TAGS,
+        security,
+        summary: 'List tasks',
+        description:
+          'Tasks visible to the caller (developers: only their own), newest first unless `ordering` says otherwise. ' +
+          'Filters combine with AND. Paged by `limit` (1–500, default 100) and `offset`; the total number of ' +
+          'matching tasks is in the `X-Total-Count` header.',
+        querystring: TaskListQuerySchema,
+        response: {
+          200: Type.Array(TaskPublicSchema, { description: 'A page of tasks; X-Total-Count carries the total' }),
+          ...errorResponses(401, 403, 422),
+        },
+      },
+      preHandler: app.requireUser,
+    },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const filters = toFilters(request.query);
+      const scope = taskListScope(user);
+      const now = app.clock.now().toISOString();
+      const page = { limit: request.query.limit ?? DEFAULT_PAGE_SIZE, offset: request.query.offset ?? 0 };
+      const total = await countTasks(app.db, scope, filters, now);
+      const rows = await listTaskRows(app.db, scope, filters, request.query.ordering ?? '-created_at', page, now);
+      reply.header('x-total-count', String(total));
+      return hydrateTasks(app.db, rows);
+    },
+  );
+
+  app.post(
+    '',
+    {
+      schema: {
+        tags: TAGS,
+        security,
+        summary: 'Create a task',
+        description:
+          'Managers create tasks for anyone; developers only for themselves and only during their working hours ' +
+          '(09:00–18:00 in their timezone) unless the priority is critical; auditors cannot create tasks. ' +
+          '`assigned_to` defaults to the caller. Unknown assignee, parent or tags answer 404.',
+        body: TaskCreateSchema,
+        response: { 201: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
+      },
+      preHandler: app.requireUser,
+    },
+    async (request, reply) => {
+      const input = normalizeCreate(request.body);
+      const { result } = await createTask(app.db, currentUser(request), input, app.clock.now());
+      return reply.status(201).send(await loadTask(app, result.taskId));
+    },
+  );
+
+  app.post(
+    '/bulk-update',
+    {
+      schema: {
+        tags: TAGS,
+        security,
+        summary: 'Set the status of many tasks',
+        description:
+          'All or nothing, in one transaction: if any task is missing or invisible (404) or may not be modified by ' +
+          'the caller (403, e.g. a developer outside working hours for a non-critical task), nothing changes. ' +
+          '`updated_count` counts the distinct tasks requested; history is written for those whose status changed.',
+        body: BulkUpdateSchema,
+        response: { 200: BulkUpdateResultSchema, ...errorResponses(401, 403, 404, 422) },
+      },
+      preHandler: app.requireUser,
+    },
+    async (request) => {
+      const { result } = await bulkUpdateStatus(app.db, currentUser(request), request.body, app.clock.now());
+      const n = result.updatedCount;
+      return { updated_count: n, detail: `${n} tasks updated successfully.` };
+    },
+  );
+
+  app.get(
+    '/:id',
+    {
+      schema: {
+        tags: TAGS,
+        security,
+        summary: 'Read a task',
+        description: 'A task the caller may not see answers 404.',
+        params: IdParamsSchema,
+        response: { 200: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
+      },
+      preHandler: app.requireUser,
+    },
+    async (request) => {
+      const row = await findTaskRow(app.db, request.params.id);
+      if (!row || !canSeeTask(currentUser(request), row)) throw notFound(TASK_NOT_FOUND);
+      const [task] = await hydrateTasks(app.db, [row]);
+      return task;
+    },
+  );
+
+  app.patch(
+    '/:id',
+    {
+      schema: {
+        tags: TAGS,
+        security,
+        summary: 'Update a task (partial)',
+        description:
+          'Only the fields sent change; `actual_hours`, `parent_task` and `description` accept null to clear. ' +
+          'Developers may update only their own tasks, cannot change `assigned_to`, and are bound by working hours ' +
+          'unless the task is currently critical. A parent that would make the task its own ancestor answers 422.',
+        params: IdParamsSchema,
+        body: TaskUpdateSchema,
+        response: { 200: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
+      },
+      preHandler: app.requireUser,
+    },
+    async (request) => {
+      const input = normalizeUpdate(request.body);
+      await updateTask(app.db, currentUser(request), request.params.id, input, app.clock.now());
+      return loadTask(app, request.params.id);
+    },
+  );
+
+  app.delete(
+    '/:id',
+    {
+      schema: {
+        tags: TAGS,
+        security,
+        summary: 'Delete a task',
+        description: 'Subtasks of the deleted task remain, with `parent_task: null`. Same permissions as an update.',
+        params: IdParamsSchema,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(401, 403, 404, 422) },
+      },
+      preHandler: app.requireUser,
+    },
+    async (request, reply) => {
+      await deleteTask(app.db, currentUser(request), request.params.id, app.clock.now());
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/:id/history',
+    {
+      schema: {
+        tags: TAGS,
+        security,
+        summary: 'History of a task',
+        description:
+          'Oldest first. Actions: "created", "status_changed" (from/to set), "updated" and "bulk_update"; ' +
+          '`changes` lists the changed field names.',
+        params: IdParamsSchema,
+        response: { 200: Type.Array(TaskHistoryEntrySchema), ...errorResponses(401, 403, 404, 422) },
+      },
+      preHandler: app.requireUser,
+    },
+    async (request) => {
+      const task = await findTaskRecord(app.db, request.params.id);
+      if (!task || !canSeeTask(currentUser(request), task)) throw notFound(TASK_NOT_FOUND);
+      return listHistory(app.db, task.id);
+    },
+  );
+}

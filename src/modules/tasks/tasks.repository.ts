@@ -1,0 +1,276 @@
+// Tasks table access: plain functions taking a database or a transaction. Lists apply the role
+// scope and filters in SQL, count without loading rows, and hydrate a page with a constant number
+// of queries (rows with usernames by join, then tags and "has subtasks" for all ids at once).
+import { sql, type Insertable, type Selectable, type SelectQueryBuilder, type Updateable } from 'kysely';
+import type { Database } from '../../db/database.js';
+import type { DB, TaskPriority, TasksTable, TaskStatus } from '../../db/schema.js';
+import type { TaskScope } from './tasks.policy.js';
+import type { TaskOrdering, TaskPublic } from './tasks.schemas.js';
+import { formatHours, formatTimestamp } from './task-input.js';
+
+/** Every column of a task row, as stored. */
+export const TASK_COLUMNS = [
+  'tasks.id',
+  'tasks.title',
+  'tasks.description',
+  'tasks.status',
+  'tasks.priority',
+  'tasks.estimated_hours',
+  'tasks.actual_hours',
+  'tasks.deadline',
+  'tasks.priority_escalated',
+  'tasks.deadline_warning_sent_for',
+  'tasks.assigned_to',
+  'tasks.created_by',
+  'tasks.parent_task_id',
+  'tasks.created_at',
+  'tasks.updated_at',
+] as const;
+
+export type TaskRecord = Selectable<TasksTable>;
+export type TaskRow = TaskRecord & { assigned_to_user: string; created_by_user: string };
+
+export interface TaskFilters {
+  status?: TaskStatus;
+  priority?: TaskPriority;
+  assignedTo?: number;
+  createdBy?: number;
+  tagId?: number;
+  /** A parent id, or null for top-level tasks only. */
+  parentTask?: number | null;
+  search?: string;
+  /** ISO instants (exclusive bounds). */
+  deadlineBefore?: string;
+  deadlineAfter?: string;
+  overdue?: boolean;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+const PRIORITY_RANK = sql`case tasks.priority when 'low' then 1 when 'medium' then 2 when 'high' then 3 when 'critical' then 4 else 0 end`;
+const STATUS_RANK = sql`case tasks.status when 'pending' then 1 when 'in_progress' then 2 when 'blocked' then 3 when 'completed' then 4 else 0 end`;
+
+/** Escapes LIKE wildcards so a search for "50%" matches the text "50%". Escape character: backslash. */
+export function likeContains(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function scopedTasks(db: Database, scope: TaskScope, filters: TaskFilters, now: string) {
+  let q = db.selectFrom('tasks');
+  if (scope.assignedTo !== undefined) q = q.where('tasks.assigned_to', '=', scope.assignedTo);
+  if (filters.status !== undefined) q = q.where('tasks.status', '=', filters.status);
+  if (filters.priority !== undefined) q = q.where('tasks.priority', '=', filters.priority);
+  if (filters.assignedTo !== undefined) q = q.where('tasks.assigned_to', '=', filters.assignedTo);
+  if (filters.createdBy !== undefined) q = q.where('tasks.created_by', '=', filters.createdBy);
+  if (filters.parentTask === null) q = q.where('tasks.parent_task_id', 'is', null);
+  else if (filters.parentTask !== undefined) q = q.where('tasks.parent_task_id', '=', filters.parentTask);
+  if (filters.tagId !== undefined) {
+    const tagId = filters.tagId;
+    q = q.where('tasks.id', 'in', (eb) => eb.selectFrom('task_tags').select('task_tags.task_id').where('task_tags.tag_id', '=', tagId));
+  }
+  if (filters.search !== undefined && filters.search !== '') {
+    const pattern = likeContains(filters.search);
+    q = q.where(
+      sql<boolean>`(lower(tasks.title) like lower(${pattern}) escape '\\' or lower(tasks.description) like lower(${pattern}) escape '\\')`,
+    );
+  }
+  if (filters.deadlineBefore !== undefined) q = q.where('tasks.deadline', '<', filters.deadlineBefore);
+  if (filters.deadlineAfter !== undefined) q = q.where('tasks.deadline', '>', filters.deadlineAfter);
+  if (filters.overdue === true) {
+    q = q.where('tasks.deadline', '<', now).where('tasks.status', '<>', 'completed');
+  } else if (filters.overdue === false) {
+    q = q.where((eb) => eb.or([eb('tasks.deadline', '>=', now), eb('tasks.status', '=', 'completed')]));
+  }
+  return q;
+}
+
+function withUsernames(q: SelectQueryBuilder<DB, 'tasks', object>) {
+  return q
+    .innerJoin('users as assignee', 'assignee.id', 'tasks.assigned_to')
+    .innerJoin('users as creator', 'creator.id', 'tasks.created_by')
+    .select([...TASK_COLUMNS, 'assignee.username as assigned_to_user', 'creator.username as created_by_user']);
+}
+
+export async function countTasks(db: Database, scope: TaskScope, filters: TaskFilters, now: string): Promise<number> {
+  const row = await scopedTasks(db, scope, filters, now)
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export async function listTaskRows(
+  db: Database,
+  scope: TaskScope,
+  filters: TaskFilters,
+  ordering: TaskOrdering,
+  page: Page,
+  now: string,
+): Promise<TaskRow[]> {
+  const descending = ordering.startsWith('-');
+  const key = (descending ? ordering.slice(1) : ordering) as TaskOrdering;
+  const direction = descending ? 'desc' : 'asc';
+  let q = withUsernames(scopedTasks(db, scope, filters, now));
+  switch (key) {
+    case 'priority':
+      q = q.orderBy(PRIORITY_RANK, direction);
+      break;
+    case 'status':
+      q = q.orderBy(STATUS_RANK, direction);
+      break;
+    case 'title':
+      q = q.orderBy(sql`lower(tasks.title)`, direction);
+      break;
+    case 'deadline':
+    case 'created_at':
+    case 'updated_at':
+    case 'estimated_hours':
+      q = q.orderBy(`tasks.${key}`, direction);
+      break;
+    default:
+      break;
+  }
+  return q.orderBy('tasks.id', direction).limit(page.limit).offset(page.offset).execute();
+}
+
+export async function findTaskRow(db: Database, id: number): Promise<TaskRow | undefined> {
+  return withUsernames(db.selectFrom('tasks')).where('tasks.id', '=', id).executeTakeFirst();
+}
+
+export async function findTaskRecord(db: Database, id: number): Promise<TaskRecord | undefined> {
+  return db.selectFrom('tasks').select(TASK_COLUMNS).where('tasks.id', '=', id).executeTakeFirst();
+}
+
+export async function findTaskRecords(db: Database, ids: readonly number[]): Promise<TaskRecord[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('tasks').select(TASK_COLUMNS).where('tasks.id', 'in', ids).orderBy('tasks.id').execute();
+}
+
+/** Tag ids per task id, ascending, for all `taskIds` in one query. */
+export async function findTagIdsByTask(db: Database, taskIds: readonly number[]): Promise<Map<number, number[]>> {
+  const byTask = new Map<number, number[]>();
+  if (taskIds.length === 0) return byTask;
+  const rows = await db
+    .selectFrom('task_tags')
+    .select(['task_tags.task_id', 'task_tags.tag_id'])
+    .where('task_tags.task_id', 'in', taskIds)
+    .orderBy('task_tags.task_id')
+    .orderBy('task_tags.tag_id')
+    .execute();
+  for (const row of rows) {
+    const list = byTask.get(row.task_id);
+    if (list) list.push(row.tag_id);
+    else byTask.set(row.task_id, [row.tag_id]);
+  }
+  return byTask;
+}
+
+/** Which of `taskIds` have at least one subtask, in one query. */
+export async function findParentIds(db: Database, taskIds: readonly number[]): Promise<Set<number>> {
+  if (taskIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('tasks')
+    .select('tasks.parent_task_id')
+    .distinct()
+    .where('tasks.parent_task_id', 'in', taskIds)
+    .execute();
+  return new Set(rows.map((r) => Number(r.parent_task_id)));
+}
+
+export function toTaskPublic(row: TaskRow, tags: number[], isParent: boolean): TaskPublic {
+  return {
+    id: row.id,
+    title: row.title,
+    description: row.description ?? '',
+    status: row.status,
+    priority: row.priority,
+    estimated_hours: formatHours(row.estimated_hours),
+    actual_hours: row.actual_hours === null ? null : formatHours(row.actual_hours),
+    deadline: formatTimestamp(row.deadline),
+    priority_escalated: Boolean(row.priority_escalated),
+    assigned_to: row.assigned_to,
+    assigned_to_user: row.assigned_to_user,
+    created_by: row.created_by,
+    created_by_user: row.created_by_user,
+    parent_task: row.parent_task_id,
+    is_parent: isParent,
+    tags,
+    created_at: formatTimestamp(row.created_at),
+    updated_at: formatTimestamp(row.updated_at),
+  };
+}
+
+/** Full Task objects for `rows`, keeping their order: two extra queries whatever the page size. */
+export async function hydrateTasks(db: Database, rows: readonly TaskRow[]): Promise<TaskPublic[]> {
+  const ids = rows.map((r) => r.id);
+  const [tags, parents] = [await findTagIdsByTask(db, ids), await findParentIds(db, ids)];
+  return rows.map((row) => toTaskPublic(row, tags.get(row.id) ?? [], parents.has(row.id)));
+}
+
+export async function findTaskView(db: Database, id: number): Promise<TaskPublic | undefined> {
+  const row = await findTaskRow(db, id);
+  if (!row) return undefined;
+  const [view] = await hydrateTasks(db, [row]);
+  return view;
+}
+
+export type NewTask = Omit<Insertable<TasksTable>, 'id' | 'deadline_warning_sent_for'>;
+
+export async function insertTask(db: Database, task: NewTask): Promise<number> {
+  const row = await db.insertInto('tasks').values(task).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export type TaskChanges = Omit<Updateable<TasksTable>, 'id' | 'created_by' | 'created_at'>;
+
+export async function updateTask(db: Database, id: number, changes: TaskChanges): Promise<void> {
+  if (Object.keys(changes).length === 0) return;
+  await db.updateTable('tasks').set(changes).where('id', '=', id).execute();
+}
+
+export async function updateTasksStatus(db: Database, ids: readonly number[], status: TaskStatus, now: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('tasks').set({ status, updated_at: now }).where('id', 'in', ids).execute();
+}
+
+/** Deletes a task; its subtasks stay, detached (explicitly, not only through the foreign key). */
+export async function deleteTask(db: Database, id: number, now: string): Promise<void> {
+  await db.updateTable('tasks').set({ parent_task_id: null, updated_at: now }).where('parent_task_id', '=', id).execute();
+  await db.deleteFrom('tasks').where('id', '=', id).execute();
+}
+
+export async function replaceTaskTags(db: Database, taskId: number, tagIds: readonly number[]): Promise<void> {
+  await db.deleteFrom('task_tags').where('task_id', '=', taskId).execute();
+  if (tagIds.length > 0) {
+    await db
+      .insertInto('task_tags')
+      .values(tagIds.map((tagId) => ({ task_id: taskId, tag_id: tagId })))
+      .execute();
+  }
+}
+
+/** Upper bound of the ancestor walk: deeper chains are refused as if they were cycles. */
+export const MAX_TASK_DEPTH = 1000;
+
+/** True when making `parentId` the parent of `taskId` would make the task its own ancestor. */
+export async function wouldCreateCycle(db: Database, taskId: number, parentId: number): Promise<boolean> {
+  if (taskId === parentId) return true;
+  const result = await sql<{ id: number; depth: number }>`
+    with recursive ancestors (id, parent_task_id, depth) as (
+      select id, parent_task_id, 0 from tasks where id = ${parentId}
+      union all
+      select t.id, t.parent_task_id, a.depth + 1
+      from tasks t join ancestors a on t.id = a.parent_task_id
+      where a.depth < ${MAX_TASK_DEPTH}
+    )
+    select id, depth from ancestors where id = ${taskId} or depth >= ${MAX_TASK_DEPTH}
+    limit 1`.execute(db);
+  return result.rows.length > 0;
+}
+
+export async function userExists(db: Database, id: number): Promise<boolean> {
+  const row = await db.selectFrom('users').select('users.id').where('users.id', '=', id).executeTakeFirst();
+  return row !== undefined;
+}
