@@ -7,6 +7,20 @@ export const sha256 = (value: string): string => createHash('sha256').update(val
 
 export const randomToken = (bytes = 32): string => randomBytes(bytes).toString('base64url');
 
-export const hashPassword = (password: string, rounds: number): Promise<string> => bcrypt.hash(password, rounds);
+/** bcrypt reads at most 72 bytes of its input. */
+const BCRYPT_MAX_BYTES = 72;
 
-export const verifyPassword = (password: string, hash: string): Promise<boolean> => bcrypt.compare(password, hash);
+/**
+ * What bcrypt sees of a password. Passwords up to 72 bytes go in as they are (so hashes made by the
+ * original service still verify); longer ones are pre-hashed, so that every character counts
+ * instead of bcrypt silently ignoring the tail.
+ */
+function bcryptInput(password: string): string {
+  return Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_BYTES
+    ? password
+    : createHash('sha256').update(password, 'utf8').digest('base64');
+}
+
+export const hashPassword = (password: string, rounds: number): Promise<string> => bcrypt.hash(bcryptInput(password), rounds);
+
+export const verifyPassword = (password: string, hash: string): Promise<boolean> => bcrypt.compare(bcryptInput(password), hash);

@@ -1,5 +1,6 @@
-// Authentication guards. `app.requireUser` (and `app.requireRole(...)`) run as a route's preHandler:
-// they read the Bearer access token, check its session with one primary-key lookup (so a revoked
+// Authentication guards. `app.requireUser` (and `app.requireRole(...)`) run as a route's onRequest
+// hook (before the body is parsed, so an anonymous request is a 401 whatever it sends): they read
+// the Bearer access token, check its session with one primary-key lookup (so a revoked
 // session's tokens stop working at once), then the active and verified flags, then the role.
 // A token close to expiry gets a successor in `X-New-Access-Token` on successful responses.
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
@@ -21,9 +22,9 @@ declare module 'fastify' {
     renewedAccessToken: string | null;
   }
   interface FastifyInstance {
-    /** preHandler: an authenticated, active user with a verified e-mail. */
+    /** Route hook: an authenticated, active user with a verified e-mail. */
     requireUser: preHandlerAsyncHookHandler;
-    /** preHandler: as requireUser, and the user's role is one of `roles`. */
+    /** Route hook: as requireUser, and the user's role is one of `roles`. */
     requireRole: (...roles: Role[]) => preHandlerAsyncHookHandler;
   }
 }

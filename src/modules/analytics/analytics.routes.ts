@@ -37,7 +37,7 @@ export function analyticsRouteOptions(app: FastifyInstance, summary: string): Ro
         'and equals `my_tasks` for developers.',
       response: { 200: AnalyticsSchema, ...errorResponses(401, 403) },
     },
-    preHandler: app.requireUser,
+    onRequest: app.requireUser,
     handler: async (request) => getAnalytics(app.db, currentUser(request), app.clock.now()),
   };
 }

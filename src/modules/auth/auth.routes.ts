@@ -1,4 +1,254 @@
-// auth routes (not yet implemented).
-import type { FastifyInstance } from 'fastify';
+// /api/auth: registration, e-mail verification, login, token refresh, logout and the caller's
+// sessions. The first five are public and never look at an Authorization header.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { notFound } from '../../errors.js';
+import { createMailer } from '../../lib/mailer.js';
+import { currentSessionId, currentUser } from '../../plugins/auth.js';
+import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
+import { sessionCookies } from './auth.cookies.js';
+import {
+  DetailResponseSchema,
+  LoginSchema,
+  MessageResponseSchema,
+  RegisterResponseSchema,
+  RegisterSchema,
+  ResendVerificationSchema,
+  SessionPublicSchema,
+  TokenResponseSchema,
+  VerifyEmailSchema,
+} from './auth.schemas.js';
+import {
+  login,
+  logout,
+  logoutAll,
+  refreshSession,
+  registerUser,
+  RESEND_MESSAGE,
+  resendVerification,
+  verifyEmail,
+  type AuthDeps,
+  type Client,
+  type IssuedSession,
+} from './auth.service.js';
+import { dummyPasswordHash } from './passwords.js';
+import { listLiveSessions, revokeLiveSessionOfUser } from './sessions.repository.js';
 
-export async function authRoutes(_app: FastifyInstance): Promise<void> {}
+const tags = ['auth'];
+const security = [{ bearerAuth: [] }];
+
+export async function authRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const mailer = createMailer(app.config, app.log);
+  app.addHook('onClose', async () => mailer.close());
+  const deps: AuthDeps = {
+    db: app.db,
+    config: app.config,
+    clock: app.clock,
+    mailer,
+    log: app.log,
+    dummyHash: dummyPasswordHash(app.config.bcryptRounds),
+  };
+  const cookies = sessionCookies(app.config, app.prefix);
+  /** The caller's own session just ended: no cookies, and no renewed access token for it. */
+  const endSession = (request: FastifyRequest, reply: FastifyReply) => {
+    request.renewedAccessToken = null;
+    cookies.clear(reply);
+  };
+  const tokenBody = (issued: IssuedSession) => ({
+    access: issued.access.token,
+    token_type: 'bearer' as const,
+    expires_in: issued.access.expiresIn,
+  });
+
+  app.post(
+    '/register',
+    {
+      schema: {
+        tags,
+        summary: 'Register a developer account',
+        description:
+          'Creates an unverified developer and sends a verification token by e-mail. With the console e-mail backend ' +
+          '(outside production) the token is also returned in the body.',
+        body: RegisterSchema,
+        response: { 201: RegisterResponseSchema, ...errorResponses(400, 422) },
+      },
+    },
+    async (request, reply) => {
+      const result = await registerUser(deps, request.body);
+      return reply.status(201).send(result);
+    },
+  );
+
+  app.post(
+    '/verify-email',
+    {
+      schema: {
+        tags,
+        summary: 'Verify an e-mail address',
+        description: `A token is single-use and expires ${app.config.verificationTokenExpireHours} hours after it was issued.`,
+        body: VerifyEmailSchema,
+        response: { 200: MessageResponseSchema, ...errorResponses(400, 422) },
+      },
+    },
+    async (request) => {
+      await verifyEmail(deps, request.body.token);
+      return { message: 'Email verified successfully' };
+    },
+  );
+
+  app.post(
+    '/resend-verification',
+    {
+      schema: {
+        tags,
+        summary: 'Send a new verification token',
+        description:
+          'Always 202 with the same body, whether or not the address is registered. An unverified account gets a ' +
+          'fresh token; earlier unused tokens stop working.',
+        body: ResendVerificationSchema,
+        response: { 202: MessageResponseSchema, ...errorResponses(422) },
+      },
+    },
+    async (request, reply) => {
+      await resendVerification(deps, request.body.email);
+      return reply.status(202).send({ message: RESEND_MESSAGE });
+    },
+  );
+
+  app.post(
+    '/login',
+    {
+      schema: {
+        tags,
+        summary: 'Log in with username or e-mail',
+        description:
+          'Returns an access token and sets the refresh_token and device_id cookies (HttpOnly, SameSite=Lax, ' +
+          `Path=${app.prefix}, Secure outside development). At most ${app.config.maxSessionsPerUser} live sessions per user: ` +
+          'the least recently used one is revoked when a login would exceed the limit. Logging in again from a device ' +
+          '(same device_id cookie) replaces that device\'s previous session.',
+        body: LoginSchema,
+        response: { 200: TokenResponseSchema, ...errorResponses(400, 403, 422) },
+      },
+    },
+    async (request, reply) => {
+      const issued = await login(deps, request.body, client(request, cookies.deviceId(request)));
+      cookies.set(reply, issued.refresh.token, issued.deviceId);
+      return tokenBody(issued);
+    },
+  );
+
+  app.post(
+    '/refresh',
+    {
+      schema: {
+        tags,
+        summary: 'Exchange the refresh cookie for a new access token',
+        description:
+          'Reads the refresh_token cookie, rotates it (a new cookie is set) and returns a new access token. ' +
+          'Presenting a refresh token that was already rotated revokes the whole session.',
+        response: { 200: TokenResponseSchema, ...errorResponses(400, 403) },
+      },
+    },
+    async (request, reply) => {
+      const issued = await refreshSession(deps, cookies.refreshToken(request));
+      cookies.set(reply, issued.refresh.token, issued.deviceId);
+      return tokenBody(issued);
+    },
+  );
+
+  app.post(
+    '/logout',
+    {
+      onRequest: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: 'Log out of this session',
+        description: 'Revokes the current session (its access tokens stop working at once) and clears the cookies.',
+        response: { 200: DetailResponseSchema, ...errorResponses(401, 403) },
+      },
+    },
+    async (request, reply) => {
+      await logout(deps, currentSessionId(request));
+      endSession(request, reply);
+      return { detail: 'Logged out successfully' };
+    },
+  );
+
+  app.post(
+    '/logout-all',
+    {
+      onRequest: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: 'Log out of every session',
+        description: "Revokes all of the caller's sessions on every device and clears the cookies.",
+        response: { 200: DetailResponseSchema, ...errorResponses(401, 403) },
+      },
+    },
+    async (request, reply) => {
+      await logoutAll(deps, currentUser(request).id);
+      endSession(request, reply);
+      return { detail: 'Logged out from all devices' };
+    },
+  );
+
+  app.get(
+    '/sessions',
+    {
+      onRequest: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: "The caller's live sessions",
+        description: 'Sessions that are neither revoked nor expired, most recently used first.',
+        response: { 200: Type.Array(SessionPublicSchema), ...errorResponses(401, 403) },
+      },
+    },
+    async (request) => {
+      const sessionId = currentSessionId(request);
+      const rows = await listLiveSessions(app.db, currentUser(request).id, app.clock.now().toISOString());
+      return rows.map((row) => ({
+        ...row,
+        created_at: new Date(row.created_at).toISOString(),
+        last_used: new Date(row.last_used).toISOString(),
+        expires_at: new Date(row.expires_at).toISOString(),
+        current: row.id === sessionId,
+      }));
+    },
+  );
+
+  app.delete(
+    '/sessions/:id',
+    {
+      onRequest: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: 'Revoke one of the caller\'s sessions',
+        description: 'Its access tokens stop working at once. 404 unless it is a live session of the caller.',
+        params: IdParamsSchema,
+        response: { 204: Type.Null({ description: 'Session revoked' }), ...errorResponses(401, 403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const user = currentUser(request);
+      const revoked = await revokeLiveSessionOfUser(app.db, user.id, request.params.id, app.clock.now().toISOString());
+      if (!revoked) throw notFound('Session not found');
+      if (request.params.id === currentSessionId(request)) endSession(request, reply);
+      return reply.status(204).send(null);
+    },
+  );
+}
+
+function client(request: FastifyRequest, deviceId: string | undefined): Client {
+  const userAgent = request.headers['user-agent'];
+  return {
+    deviceId,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null,
+    ip: request.ip ? request.ip.slice(0, 64) : null,
+  };
+}

@@ -53,3 +53,176 @@ export async function findSessionWithUser(db: Database, sessionId: number): Prom
 export async function touchSession(db: Database, sessionId: number, now: string): Promise<void> {
   await db.updateTable('user_sessions').set({ last_used: now }).where('id', '=', sessionId).execute();
 }
+
+// A live session is neither revoked nor expired; only live sessions count, list or authenticate.
+
+export interface NewSession {
+  userId: number;
+  deviceId: string;
+  userAgent: string | null;
+  ip: string | null;
+  now: string;
+  expiresAt: string;
+}
+
+/**
+ * Inserts a session. Its refresh token carries the session id, so the row is created with a
+ * placeholder hash (never the SHA-256 of anything) and completed with setRefreshTokenHash.
+ */
+export async function insertSession(db: Database, session: NewSession): Promise<number> {
+  const row = await db
+    .insertInto('user_sessions')
+    .values({
+      user_id: session.userId,
+      refresh_token_hash: 'pending',
+      device_id: session.deviceId,
+      user_agent: session.userAgent,
+      ip: session.ip,
+      created_at: session.now,
+      last_used: session.now,
+      expires_at: session.expiresAt,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function setRefreshTokenHash(db: Database, sessionId: number, hash: string): Promise<void> {
+  await db.updateTable('user_sessions').set({ refresh_token_hash: hash }).where('id', '=', sessionId).execute();
+}
+
+export interface Rotation {
+  sessionId: number;
+  userId: number;
+  presentedHash: string;
+  nextHash: string;
+  now: string;
+  expiresAt: string;
+}
+
+/**
+ * Compare-and-swap of the refresh token: succeeds only when the presented token is the session's
+ * current one and the session is live, so two uses of one token can never both succeed.
+ */
+export async function rotateRefreshToken(db: Database, r: Rotation): Promise<{ deviceId: string } | undefined> {
+  return db
+    .updateTable('user_sessions')
+    .set({ refresh_token_hash: r.nextHash, last_used: r.now, expires_at: r.expiresAt })
+    .where('id', '=', r.sessionId)
+    .where('user_id', '=', r.userId)
+    .where('refresh_token_hash', '=', r.presentedHash)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', r.now)
+    .returning('device_id as deviceId')
+    .executeTakeFirst();
+}
+
+export interface SessionState {
+  id: number;
+  userId: number;
+  refreshTokenHash: string;
+  revokedAt: string | null;
+  expiresAt: string;
+}
+
+export async function findSessionState(db: Database, sessionId: number): Promise<SessionState | undefined> {
+  const row = await db
+    .selectFrom('user_sessions')
+    .select(['id', 'user_id', 'refresh_token_hash', 'revoked_at', 'expires_at'])
+    .where('id', '=', sessionId)
+    .executeTakeFirst();
+  return row
+    ? { id: row.id, userId: row.user_id, refreshTokenHash: row.refresh_token_hash, revokedAt: row.revoked_at, expiresAt: row.expires_at }
+    : undefined;
+}
+
+/** Revokes one session if it is not revoked yet; true when this call revoked it. */
+export async function revokeSession(db: Database, sessionId: number, now: string): Promise<boolean> {
+  const result = await db
+    .updateTable('user_sessions')
+    .set({ revoked_at: now })
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Revokes one of the user's live sessions; false when it is not theirs or not live. */
+export async function revokeLiveSessionOfUser(db: Database, userId: number, sessionId: number, now: string): Promise<boolean> {
+  const result = await db
+    .updateTable('user_sessions')
+    .set({ revoked_at: now })
+    .where('id', '=', sessionId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Revokes every unrevoked session of the user, optionally keeping one; returns how many. */
+export async function revokeUserSessions(
+  db: Database,
+  userId: number,
+  now: string,
+  options: { exceptSessionId?: number; deviceId?: string } = {},
+): Promise<number> {
+  let query = db.updateTable('user_sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+  if (options.exceptSessionId !== undefined) query = query.where('id', '<>', options.exceptSessionId);
+  if (options.deviceId !== undefined) query = query.where('device_id', '=', options.deviceId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Deletes the user's sessions that can never be used again (expired or revoked). */
+export async function deleteDeadSessions(db: Database, userId: number, now: string): Promise<number> {
+  const result = await db
+    .deleteFrom('user_sessions')
+    .where('user_id', '=', userId)
+    .where((eb) => eb.or([eb('expires_at', '<=', now), eb('revoked_at', 'is not', null)]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
+ * Revokes the least recently used live sessions so that at most `keep` remain. Callers serialize
+ * logins of one user (lockUserForLogin) so the count cannot change underneath.
+ */
+export async function trimLiveSessions(db: Database, userId: number, keep: number, now: string): Promise<number[]> {
+  const live = await db
+    .selectFrom('user_sessions')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .orderBy('last_used', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  const evicted = live.slice(Math.max(keep, 0)).map((r) => r.id);
+  if (evicted.length > 0) {
+    await db.updateTable('user_sessions').set({ revoked_at: now }).where('id', 'in', evicted).execute();
+  }
+  return evicted;
+}
+
+export interface SessionPublicRow {
+  id: number;
+  device_id: string;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: string;
+  last_used: string;
+  expires_at: string;
+}
+
+export async function listLiveSessions(db: Database, userId: number, now: string): Promise<SessionPublicRow[]> {
+  return db
+    .selectFrom('user_sessions')
+    .select(['id', 'device_id', 'user_agent', 'ip', 'created_at', 'last_used', 'expires_at'])
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .orderBy('last_used', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+}

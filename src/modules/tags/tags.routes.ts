@@ -37,7 +37,7 @@ export async function tagsRoutes(fastify: FastifyInstance): Promise<void> {
         description: 'Every tag, ordered by name (case-insensitive).',
         response: { 200: Type.Array(TagSchema), ...errorResponses(401, 403) },
       },
-      preHandler: app.requireUser,
+      onRequest: app.requireUser,
     },
     async () => listTags(app.db),
   );
@@ -55,7 +55,7 @@ export async function tagsRoutes(fastify: FastifyInstance): Promise<void> {
         body: TagCreateSchema,
         response: { 200: TagSchema, 201: TagSchema, ...errorResponses(401, 403, 422) },
       },
-      preHandler: app.requireRole('manager', 'developer'),
+      onRequest: app.requireRole('manager', 'developer'),
     },
     async (request, reply) => {
       const name = normalizeTagName(request.body.name);
@@ -83,7 +83,7 @@ export async function tagsRoutes(fastify: FastifyInstance): Promise<void> {
         params: IdParamsSchema,
         response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(401, 403, 404, 422) },
       },
-      preHandler: app.requireRole('manager'),
+      onRequest: app.requireRole('manager'),
     },
     async (request, reply) => {
       const deleted = await app.db.transaction().execute((trx) => deleteTag(trx, request.params.id));

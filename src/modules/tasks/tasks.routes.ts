@@ -80,7 +80,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
           ...errorResponses(401, 403, 422),
         },
       },
-      preHandler: app.requireUser,
+      onRequest: app.requireUser,
     },
     async (request, reply) => {
       const user = currentUser(request);
@@ -109,7 +109,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         body: TaskCreateSchema,
         response: { 201: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
       },
-      preHandler: app.requireUser,
+      onRequest: app.requireUser,
     },
     async (request, reply) => {
       const input = normalizeCreate(request.body);
@@ -132,7 +132,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         body: BulkUpdateSchema,
         response: { 200: BulkUpdateResultSchema, ...errorResponses(401, 403, 404, 422) },
       },
-      preHandler: app.requireUser,
+      onRequest: app.requireUser,
     },
     async (request) => {
       const { result } = await bulkUpdateStatus(app.db, currentUser(request), request.body, app.clock.now());
@@ -152,7 +152,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         params: IdParamsSchema,
         response: { 200: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
       },
-      preHandler: app.requireUser,
+      onRequest: app.requireUser,
     },
     async (request) => {
       const row = await findTaskRow(app.db, request.params.id);
@@ -177,7 +177,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         body: TaskUpdateSchema,
         response: { 200: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
       },
-      preHandler: app.requireUser,
+      onRequest: app.requireUser,
     },
     async (request) => {
       const input = normalizeUpdate(request.body);
@@ -197,7 +197,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         params: IdParamsSchema,
         response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(401, 403, 404, 422) },
       },
-      preHandler: app.requireUser,
+      onRequest: app.requireUser,
     },
     async (request, reply) => {
       await deleteTask(app.db, currentUser(request), request.params.id, app.clock.now());
@@ -218,7 +218,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         params: IdParamsSchema,
         response: { 200: Type.Array(TaskHistoryEntrySchema), ...errorResponses(401, 403, 404, 422) },
       },
-      preHandler: app.requireUser,
+      onRequest: app.requireUser,
     },
     async (request) => {
       const task = await findTaskRecord(app.db, request.params.id);

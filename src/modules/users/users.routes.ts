@@ -1,4 +1,116 @@
-// users routes (not yet implemented).
+// /api/auth/users: the caller's profile, the user list (scoped by role) and a manager's changes to
+// other users.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { notFound } from '../../errors.js';
+import { currentSessionId, currentUser } from '../../plugins/auth.js';
+import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
+import { canSeeUser, userListScope } from './users.policy.js';
+import { findUserById, listUsers } from './users.repository.js';
+import { toUserPublic, UserAdminUpdateSchema, UserPublicSchema, UserUpdateMeSchema } from './users.schemas.js';
+import { updateOwnProfile, updateUserAsManager, type UsersDeps } from './users.service.js';
 
-export async function usersRoutes(_app: FastifyInstance): Promise<void> {}
+const tags = ['auth'];
+const security = [{ bearerAuth: [] }];
+
+export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const deps: UsersDeps = { db: app.db, config: app.config, clock: app.clock };
+
+  app.get(
+    '/users/me',
+    {
+      onRequest: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: 'The caller',
+        response: { 200: UserPublicSchema, ...errorResponses(401, 403) },
+      },
+    },
+    async (request) => toUserPublic(currentUser(request)),
+  );
+
+  app.patch(
+    '/users/me',
+    {
+      onRequest: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: "Change the caller's e-mail, timezone or password",
+        description:
+          'Developers cannot change their timezone (403). A password change needs current_password and new_password ' +
+          '(a wrong current password is a 400) and revokes every other session of the user.',
+        body: UserUpdateMeSchema,
+        response: { 200: UserPublicSchema, ...errorResponses(400, 401, 403, 422) },
+      },
+    },
+    async (request) => {
+      const updated = await updateOwnProfile(deps, currentUser(request), currentSessionId(request), request.body);
+      return toUserPublic(updated);
+    },
+  );
+
+  app.get(
+    '/users',
+    {
+      onRequest: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: 'List users',
+        description: 'A manager sees developers and themselves, a developer themselves, an auditor everyone; ordered by id.',
+        response: { 200: Type.Array(UserPublicSchema), ...errorResponses(401, 403) },
+      },
+    },
+    async (request) => {
+      const users = await listUsers(app.db, userListScope(currentUser(request)));
+      return users.map(toUserPublic);
+    },
+  );
+
+  app.get(
+    '/users/:id',
+    {
+      onRequest: app.requireUser,
+      schema: {
+        tags,
+        security,
+        summary: 'One user',
+        description: 'Visible under the same rules as the list; any other id answers 404.',
+        params: IdParamsSchema,
+        response: { 200: UserPublicSchema, ...errorResponses(401, 403, 404, 422) },
+      },
+    },
+    async (request) => {
+      const actor = currentUser(request);
+      const target = await findUserById(app.db, request.params.id);
+      if (!target || !canSeeUser(actor, target)) throw notFound('User not found');
+      return toUserPublic(target);
+    },
+  );
+
+  app.patch(
+    '/users/:id',
+    {
+      onRequest: app.requireRole('manager'),
+      schema: {
+        tags,
+        security,
+        summary: "Change a user's role, active flag or (a developer's) timezone",
+        description:
+          'Managers only. A manager cannot change their own role or deactivate themselves; only a developer\'s timezone ' +
+          'can be set here. Deactivating a user revokes all of their sessions at once.',
+        params: IdParamsSchema,
+        body: UserAdminUpdateSchema,
+        response: { 200: UserPublicSchema, ...errorResponses(401, 403, 404, 422) },
+      },
+    },
+    async (request) => {
+      const updated = await updateUserAsManager(deps, currentUser(request), request.params.id, request.body);
+      return toUserPublic(updated);
+    },
+  );
+}

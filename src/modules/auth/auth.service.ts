@@ -1,0 +1,276 @@
+// Registration, e-mail verification, login, refresh and logout. Each operation's writes happen in
+// one transaction; slow work (bcrypt, e-mail) stays outside it. Only SHA-256 hashes of refresh and
+// verification tokens are stored.
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../../config.js';
+import { isUniqueViolation, type Database } from '../../db/database.js';
+import { AppError, badRequest, forbidden, invalid } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { hashPassword, randomToken, sha256 } from '../../lib/hash.js';
+import type { MailMessage, Mailer } from '../../lib/mailer.js';
+import { isValidTimeZone } from '../../lib/timezone.js';
+import {
+  findTakenIdentity,
+  findLoginCandidate,
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  lockUserForLogin,
+  markEmailVerified,
+} from '../users/users.repository.js';
+import type { Login, Register } from './auth.schemas.js';
+import { passwordMatches } from './passwords.js';
+import {
+  deleteDeadSessions,
+  findSessionState,
+  insertSession,
+  revokeSession,
+  revokeUserSessions,
+  rotateRefreshToken,
+  setRefreshTokenHash,
+  trimLiveSessions,
+} from './sessions.repository.js';
+import { issueAccessToken, issueRefreshToken, readToken, refreshLifetimeSeconds, type IssuedToken } from './tokens.js';
+import {
+  consumeVerificationToken,
+  deleteUnusedVerificationTokens,
+  findVerificationToken,
+  insertVerificationToken,
+} from './verification.repository.js';
+
+export interface AuthDeps {
+  db: Database;
+  config: Config;
+  clock: Clock;
+  mailer: Mailer;
+  log: FastifyBaseLogger;
+  /** See passwords.ts: compared against when the login names no account. */
+  dummyHash: Promise<string>;
+}
+
+export const INCORRECT_CREDENTIALS = 'Incorrect username or password';
+export const RESEND_MESSAGE = 'If the address belongs to an account awaiting verification, a new verification e-mail has been sent.';
+
+export interface Client {
+  /** The device_id cookie, when present and well-formed. */
+  deviceId?: string;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface IssuedSession {
+  sessionId: number;
+  deviceId: string;
+  access: IssuedToken;
+  refresh: IssuedToken;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration and verification
+
+/** The token goes back in the body only where nobody but the developer could read the log anyway. */
+export const exposesVerificationToken = (config: Config) => config.emailBackend === 'console' && config.environment !== 'production';
+
+export async function registerUser(deps: AuthDeps, input: Register): Promise<{ message: string; verification_token?: string }> {
+  const { db, config } = deps;
+  const timezone = input.timezone ?? config.defaultTimezone;
+  if (!isValidTimeZone(timezone)) throw invalid(['body', 'timezone'], 'Unknown time zone; use an IANA name such as Europe/Paris');
+  await assertIdentityFree(db, input.username, input.email);
+
+  const hashedPassword = await hashPassword(input.password, config.bcryptRounds);
+  const now = deps.clock.now();
+  const token = randomToken();
+  try {
+    await db.transaction().execute(async (trx) => {
+      const userId = await insertUser(
+        trx,
+        { username: input.username, email: input.email, hashedPassword, role: 'developer', timezone, emailVerified: false },
+        now.toISOString(),
+      );
+      await insertVerificationToken(trx, { userId, tokenHash: sha256(token), now: now.toISOString(), expiresAt: verificationExpiry(config, now) });
+    });
+  } catch (error) {
+    // A concurrent registration won the unique index between the check and the insert.
+    if (isUniqueViolation(error)) {
+      await assertIdentityFree(db, input.username, input.email);
+      throw badRequest('Username already registered');
+    }
+    throw error;
+  }
+  deps.mailer.deliver(verificationEmail(config, input.email, token));
+  const message = 'User registered successfully. Please verify your email address.';
+  return exposesVerificationToken(config) ? { message, verification_token: token } : { message };
+}
+
+async function assertIdentityFree(db: Database, username: string, email: string): Promise<void> {
+  const taken = await findTakenIdentity(db, username, email);
+  if (taken.username) throw badRequest('Username already registered');
+  if (taken.email) throw badRequest('Email already registered');
+}
+
+export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> {
+  const tokenHash = sha256(token);
+  const now = deps.clock.now().toISOString();
+  const verified = await deps.db.transaction().execute(async (trx) => {
+    const userId = await consumeVerificationToken(trx, tokenHash, now);
+    if (userId === undefined) return false;
+    await markEmailVerified(trx, userId, now);
+    return true;
+  });
+  if (verified) return;
+  const known = await findVerificationToken(deps.db, tokenHash);
+  if (!known) throw badRequest('Invalid verification token');
+  if (known.usedAt !== null) throw badRequest('Verification token has already been used');
+  throw badRequest('Verification token has expired');
+}
+
+/** Issues a fresh token for an active, unverified account; does nothing (visibly the same) otherwise. */
+export async function resendVerification(deps: AuthDeps, email: string): Promise<void> {
+  const user = await findUserByEmail(deps.db, email);
+  if (!user || user.email_verified || !user.is_active) return;
+  const now = deps.clock.now();
+  const token = randomToken();
+  await deps.db.transaction().execute(async (trx) => {
+    await deleteUnusedVerificationTokens(trx, user.id);
+    await insertVerificationToken(trx, {
+      userId: user.id,
+      tokenHash: sha256(token),
+      now: now.toISOString(),
+      expiresAt: verificationExpiry(deps.config, now),
+    });
+  });
+  deps.mailer.deliver(verificationEmail(deps.config, user.email, token));
+}
+
+const verificationExpiry = (config: Config, now: Date) =>
+  new Date(now.getTime() + config.verificationTokenExpireHours * 3_600_000).toISOString();
+
+function verificationEmail(config: Config, to: string, token: string): MailMessage {
+  return {
+    to,
+    subject: `${config.appName}: verify your email address`,
+    text: [
+      `Welcome to ${config.appName}.`,
+      '',
+      'Your email verification token is:',
+      '',
+      `    ${token}`,
+      '',
+      `Submit it to POST /api/auth/verify-email as {"token": "<token>"} within ${config.verificationTokenExpireHours} hours.`,
+      'If you did not create this account, ignore this message.',
+    ].join('\n'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login, refresh, logout
+
+export async function login(deps: AuthDeps, input: Login, client: Client): Promise<IssuedSession> {
+  const { db, config } = deps;
+  const candidate = await findLoginCandidate(db, input.username);
+  // Same bcrypt work whether or not the account exists.
+  const matches = await passwordMatches(input.password, candidate?.hashedPassword ?? (await deps.dummyHash));
+  if (!candidate || !matches) throw badRequest(INCORRECT_CREDENTIALS);
+  if (!candidate.isActive) throw forbidden('Inactive user');
+  if (!candidate.emailVerified) throw forbidden('Email not verified');
+
+  const now = deps.clock.now();
+  const iso = now.toISOString();
+  const deviceId = client.deviceId ?? randomUUID();
+  const outcome = await db.transaction().execute(async (trx) => {
+    // First statement: locks the user's row, so parallel logins of one user run one at a time.
+    const flags = await lockUserForLogin(trx, candidate.id, iso);
+    if (!flags?.isActive) return { refused: true } as const;
+    await deleteDeadSessions(trx, candidate.id, iso);
+    // One session per device: logging in again from a device replaces its previous session.
+    if (client.deviceId) await revokeUserSessions(trx, candidate.id, iso, { deviceId: client.deviceId });
+    const evicted = await trimLiveSessions(trx, candidate.id, config.maxSessionsPerUser - 1, iso);
+    const sessionId = await insertSession(trx, {
+      userId: candidate.id,
+      deviceId,
+      userAgent: client.userAgent,
+      ip: client.ip,
+      now: iso,
+      expiresAt: refreshExpiry(config, now),
+    });
+    const refresh = issueRefreshToken(config, candidate.id, sessionId, now);
+    await setRefreshTokenHash(trx, sessionId, sha256(refresh.token));
+    return { sessionId, refresh, evicted };
+  });
+  if ('refused' in outcome) throw forbidden('Inactive user');
+  if (outcome.evicted.length > 0) {
+    deps.log.info({ userId: candidate.id, evictedSessions: outcome.evicted }, 'session limit reached: least recently used sessions revoked');
+  }
+  return {
+    sessionId: outcome.sessionId,
+    deviceId,
+    refresh: outcome.refresh,
+    access: issueAccessToken(config, candidate.id, outcome.sessionId, now),
+  };
+}
+
+/** The session's expiry equals its refresh token's `exp` (whole seconds). */
+const refreshExpiry = (config: Config, now: Date) =>
+  new Date((Math.floor(now.getTime() / 1000) + refreshLifetimeSeconds(config)) * 1000).toISOString();
+
+type RefreshOutcome = { ok: true; deviceId: string } | { ok: false; error: AppError; reuse?: true };
+
+/**
+ * Rotates the refresh token. A token that is signed, unexpired and names a live session but is not
+ * that session's current token has been rotated already: someone is replaying it, so the whole
+ * session is revoked (and that revocation is committed even though the request fails).
+ */
+export async function refreshSession(deps: AuthDeps, presented: string | undefined): Promise<IssuedSession> {
+  const { db, config } = deps;
+  if (!presented) throw badRequest('Refresh token missing');
+  const now = deps.clock.now();
+  const iso = now.toISOString();
+  const claims = readToken(config, presented, 'refresh', now);
+  if (!claims) throw badRequest('Invalid or expired refresh token');
+  const presentedHash = sha256(presented);
+
+  const next = issueRefreshToken(config, claims.userId, claims.sessionId, now);
+  const outcome = await db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
+    const user = await findUserById(trx, claims.userId);
+    if (!user) return { ok: false, error: badRequest('Invalid or expired refresh token') };
+    if (!user.is_active) return { ok: false, error: forbidden('Inactive user') };
+    if (!user.email_verified) return { ok: false, error: forbidden('Email not verified') };
+    const rotated = await rotateRefreshToken(trx, {
+      sessionId: claims.sessionId,
+      userId: claims.userId,
+      presentedHash,
+      nextHash: sha256(next.token),
+      now: iso,
+      expiresAt: refreshExpiry(config, now),
+    });
+    if (rotated) return { ok: true, deviceId: rotated.deviceId };
+
+    const session = await findSessionState(trx, claims.sessionId);
+    if (!session || session.userId !== claims.userId) return { ok: false, error: badRequest('Invalid or expired refresh token') };
+    if (session.revokedAt !== null) return { ok: false, error: badRequest('Session has been revoked') };
+    if (session.expiresAt <= iso) return { ok: false, error: badRequest('Session has expired') };
+    await revokeSession(trx, session.id, iso);
+    return { ok: false, reuse: true, error: badRequest('Refresh token already used; the session has been revoked') };
+  });
+  if (!outcome.ok) {
+    if (outcome.reuse) {
+      deps.log.warn({ userId: claims.userId, sessionId: claims.sessionId }, 'refresh token reuse detected: session revoked');
+    }
+    throw outcome.error;
+  }
+  return {
+    sessionId: claims.sessionId,
+    deviceId: outcome.deviceId,
+    refresh: next,
+    access: issueAccessToken(config, claims.userId, claims.sessionId, now),
+  };
+}
+
+export async function logout(deps: AuthDeps, sessionId: number): Promise<void> {
+  await revokeSession(deps.db, sessionId, deps.clock.now().toISOString());
+}
+
+export async function logoutAll(deps: AuthDeps, userId: number): Promise<number> {
+  return revokeUserSessions(deps.db, userId, deps.clock.now().toISOString());
+}

@@ -1,0 +1,46 @@
+// E-mail verification tokens. Only the SHA-256 of a token is stored; a token is single-use and
+// expires after VERIFICATION_TOKEN_EXPIRE_HOURS.
+import type { Database } from '../../db/database.js';
+
+export async function insertVerificationToken(
+  db: Database,
+  token: { userId: number; tokenHash: string; now: string; expiresAt: string },
+): Promise<void> {
+  await db
+    .insertInto('email_verification_tokens')
+    .values({ user_id: token.userId, token_hash: token.tokenHash, created_at: token.now, expires_at: token.expiresAt })
+    .execute();
+}
+
+/**
+ * Marks the token used if it is unused and unexpired, in one statement (two concurrent uses cannot
+ * both succeed); returns its user id, or undefined when the token cannot be used.
+ */
+export async function consumeVerificationToken(db: Database, tokenHash: string, now: string): Promise<number | undefined> {
+  const row = await db
+    .updateTable('email_verification_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returning('user_id')
+    .executeTakeFirst();
+  return row?.user_id;
+}
+
+export async function findVerificationToken(
+  db: Database,
+  tokenHash: string,
+): Promise<{ usedAt: string | null; expiresAt: string } | undefined> {
+  const row = await db
+    .selectFrom('email_verification_tokens')
+    .select(['used_at', 'expires_at'])
+    .where('token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  return row ? { usedAt: row.used_at, expiresAt: row.expires_at } : undefined;
+}
+
+/** Removes the user's unused tokens: a resend supersedes them. */
+export async function deleteUnusedVerificationTokens(db: Database, userId: number): Promise<void> {
+  await db.deleteFrom('email_verification_tokens').where('user_id', '=', userId).where('used_at', 'is', null).execute();
+}

@@ -1,0 +1,88 @@
+// Changes to users: the caller's own profile (e-mail, timezone, password) and a manager's changes to
+// another user (role, active flag, a developer's timezone). A password change revokes every other
+// session of the user; deactivation revokes all of them, in the same transaction as the change.
+import type { Config } from '../../config.js';
+import { isUniqueViolation, type Database } from '../../db/database.js';
+import { badRequest, forbidden, invalid, notFound, unauthorized } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { hashPassword } from '../../lib/hash.js';
+import { isValidTimeZone } from '../../lib/timezone.js';
+import { passwordMatches } from '../auth/passwords.js';
+import { revokeUserSessions } from '../auth/sessions.repository.js';
+import { ownProfileChangeRefusal, userAdminChangeRefusal } from './users.policy.js';
+import { findPasswordHash, findUserById, isEmailTaken, updateUser, type UserChanges } from './users.repository.js';
+import type { UserAdminUpdate, UserUpdateMe } from './users.schemas.js';
+import type { CurrentUser } from './users.types.js';
+
+export interface UsersDeps {
+  db: Database;
+  config: Config;
+  clock: Clock;
+}
+
+function assertTimeZone(timezone: string | undefined): void {
+  if (timezone !== undefined && !isValidTimeZone(timezone)) {
+    throw invalid(['body', 'timezone'], 'Unknown time zone; use an IANA name such as Europe/Paris');
+  }
+}
+
+export async function updateOwnProfile(
+  deps: UsersDeps,
+  actor: CurrentUser,
+  sessionId: number,
+  input: UserUpdateMe,
+): Promise<CurrentUser> {
+  const { db } = deps;
+  assertTimeZone(input.timezone);
+  if (input.new_password !== undefined && input.current_password === undefined) {
+    throw invalid(['body', 'current_password'], 'Field required to change the password', 'missing');
+  }
+  if (input.current_password !== undefined && input.new_password === undefined) {
+    throw invalid(['body', 'new_password'], 'Field required with current_password', 'missing');
+  }
+  const refusal = ownProfileChangeRefusal(actor, input);
+  if (refusal) throw forbidden(refusal);
+  if (input.email !== undefined && (await isEmailTaken(db, input.email, actor.id))) throw badRequest('Email already registered');
+
+  const changes: UserChanges = { email: input.email, timezone: input.timezone };
+  if (input.new_password !== undefined && input.current_password !== undefined) {
+    const stored = await findPasswordHash(db, actor.id);
+    if (!stored || !(await passwordMatches(input.current_password, stored))) throw badRequest('Incorrect current password');
+    changes.hashedPassword = await hashPassword(input.new_password, deps.config.bcryptRounds);
+  }
+  if (Object.values(changes).every((v) => v === undefined)) return actor;
+
+  const now = deps.clock.now().toISOString();
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const updated = await updateUser(trx, actor.id, changes, now);
+      if (!updated) throw unauthorized();
+      if (changes.hashedPassword !== undefined) await revokeUserSessions(trx, actor.id, now, { exceptSessionId: sessionId });
+      return updated;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw badRequest('Email already registered');
+    throw error;
+  }
+}
+
+export async function updateUserAsManager(
+  deps: UsersDeps,
+  actor: CurrentUser,
+  targetId: number,
+  input: UserAdminUpdate,
+): Promise<CurrentUser> {
+  assertTimeZone(input.timezone);
+  const target = await findUserById(deps.db, targetId);
+  if (!target) throw notFound('User not found');
+  const refusal = userAdminChangeRefusal(actor, target, input);
+  if (refusal) throw forbidden(refusal);
+
+  const now = deps.clock.now().toISOString();
+  return deps.db.transaction().execute(async (trx) => {
+    const updated = await updateUser(trx, targetId, { role: input.role, isActive: input.is_active, timezone: input.timezone }, now);
+    if (!updated) throw notFound('User not found');
+    if (input.is_active === false) await revokeUserSessions(trx, targetId, now);
+    return updated;
+  });
+}
