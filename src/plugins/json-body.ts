@@ -1,7 +1,30 @@
-// JSON body parsing (the only body type): the framework's safe parser (prototype-poisoning protection), except that an
-// empty body is treated as no body — clients POST to /logout or /mark_read with a JSON content type
-// and nothing in it.
+// JSON body parsing (the only body type): the framework's safe parser (prototype-poisoning
+// protection), except that an empty body is treated as no body — clients POST to /logout or
+// /mark_read with a JSON content type and nothing in it. Text containing NUL characters is refused
+// here, in bodies and query strings alike: PostgreSQL cannot store it, and no client needs it.
 import type { FastifyInstance } from 'fastify';
+import { invalid } from '../errors.js';
+
+/** Path of the first string (or key) containing a NUL character, or null. */
+export function findNul(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findNul(value[i], [...path, i]);
+      if (found) return found;
+    }
+    return null;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\u0000')) return [...path, key];
+    const found = findNul(item, [...path, key]);
+    if (found) return found;
+  }
+  return null;
+}
+
+const NUL_MESSAGE = 'must not contain NUL characters';
 
 export function installJsonParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -14,6 +37,19 @@ export function installJsonParser(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    parseJson(request, text, done);
+    parseJson(request, text, (error, parsed) => {
+      if (error) return done(error, undefined);
+      // JSON can only carry NUL as the escape \u0000, so most bodies skip the walk.
+      const nulAt = text.includes('\\u0000') ? findNul(parsed) : null;
+      if (nulAt) return done(invalid(['body', ...nulAt], NUL_MESSAGE), undefined);
+      done(null, parsed);
+    });
+  });
+
+  app.addHook('preValidation', async (request) => {
+    const inQuery = findNul(request.query);
+    if (inQuery) throw invalid(['query', ...inQuery], NUL_MESSAGE);
+    const inParams = findNul(request.params);
+    if (inParams) throw invalid(['path', ...inParams], NUL_MESSAGE);
   });
 }

@@ -108,6 +108,35 @@ describe('error shapes', () => {
     expect(typeof res.json().detail).toBe('string');
   });
 
+  it('refuses NUL characters in a body string with 422 naming the field', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/__probe',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"title":"a\\u0000b","count":1}',
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors[0].loc).toEqual(['body', 'title']);
+  });
+
+  it('keeps a literal backslash-u sequence that is not a NUL', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/__probe',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"title":"\\\\u0000","count":1}',
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors[0].loc).toEqual(['body', 'title']);
+    expect(res.json().errors[0].type).toBe('maxLength');
+  });
+
+  it('refuses NUL characters in a query string with 422', async () => {
+    const res = await app.inject({ method: 'GET', url: '/health?x=%00' });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors[0].loc).toEqual(['query', 'x']);
+  });
+
   it('answers a body over 1 MiB with 413', async () => {
     const res = await app.inject({
       method: 'POST',
