@@ -1,6 +1,7 @@
 // Sessions: one row per logged-in device. Access tokens are checked against their session on every
 // request (a primary-key lookup), so revoking a session stops its tokens at once.
 import type { Database } from '../../db/database.js';
+import { toCurrentUser } from '../users/users.repository.js';
 import type { CurrentUser } from '../users/users.types.js';
 
 export interface SessionWithUser {
@@ -32,22 +33,8 @@ export async function findSessionWithUser(db: Database, sessionId: number): Prom
     .where('s.id', '=', sessionId)
     .executeTakeFirst();
   if (!row) return undefined;
-  return {
-    sessionId: row.session_id,
-    revokedAt: row.revoked_at,
-    expiresAt: row.expires_at,
-    lastUsed: row.last_used,
-    user: {
-      id: row.id,
-      username: row.username,
-      email: row.email,
-      role: row.role,
-      timezone: row.timezone,
-      email_verified: Boolean(row.email_verified),
-      is_active: Boolean(row.is_active),
-      created_at: row.created_at,
-    },
-  };
+  const { session_id, revoked_at, expires_at, last_used, ...user } = row;
+  return { sessionId: session_id, revokedAt: revoked_at, expiresAt: expires_at, lastUsed: last_used, user: toCurrentUser(user) };
 }
 
 export async function touchSession(db: Database, sessionId: number, now: string): Promise<void> {
