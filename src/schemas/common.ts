@@ -3,6 +3,13 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export const IdSchema = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Positive integer id' });
 
+export const MAX_ID = 2_147_483_647;
+
+/** An id in a JSON body: a number, or a numeric string such as "12" (as the original service took). */
+export const IdInputSchema = (description = 'Positive integer id (a number or a numeric string)') =>
+  Type.Union([IdSchema, Type.String({ pattern: '^[1-9][0-9]{0,9}$' })], { description });
+export type IdInput = number | string;
+
 export const IdParamsSchema = Type.Object({ id: IdSchema });
 export type IdParams = Static<typeof IdParamsSchema>;
 

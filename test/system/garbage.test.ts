@@ -54,6 +54,7 @@ const BAD_QUERIES = [
   'search=' + encodeURIComponent("%_'\"\\;--") + '&status=pending&status=completed',
   'unread=perhaps&user_id=abc&since=never',
   'search=%00abc&status=%00&ordering=%00',
+  'parent_task=9999999999&assigned_to=9999999999&created_by=99999999999&tag=99999999999&offset=99999999999',
 ];
 
 async function send(method: string, url: string, payload?: string) {

@@ -108,7 +108,8 @@ describe('bulk status update', () => {
   it.each([
     ['no ids', { task_ids: [], status: 'completed' }],
     ['too many ids', { task_ids: Array.from({ length: 501 }, (_, i) => i + 1), status: 'completed' }],
-    ['a string id', { task_ids: ['1'], status: 'completed' }],
+    ['a non-numeric string id', { task_ids: ['one'], status: 'completed' }],
+    ['a string id beyond the id range', { task_ids: ['9999999999'], status: 'completed' }],
     ['a zero id', { task_ids: [0], status: 'completed' }],
     ['a fractional id', { task_ids: [1.5], status: 'completed' }],
     ['ids not in a list', { task_ids: 1, status: 'completed' }],

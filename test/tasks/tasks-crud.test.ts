@@ -69,6 +69,21 @@ describe('tasks CRUD', () => {
       expect(res.json()).toMatchObject({ estimated_hours: 8.5, actual_hours: 1.25 });
     });
 
+    it('accepts ids as numeric strings, as the original service did', async () => {
+      const tag = await createTag(t.db);
+      const parent = await post(manager, { ...validBody, assigned_to: String(dev.user.id) });
+      expect(parent.statusCode).toBe(201);
+      expect(parent.json().assigned_to).toBe(dev.user.id);
+      const child = await post(manager, {
+        ...validBody,
+        assigned_to: String(dev.user.id),
+        parent_task: String(parent.json().id),
+        tags: [String(tag)],
+      });
+      expect(child.statusCode).toBe(201);
+      expect(child.json()).toMatchObject({ parent_task: parent.json().id, tags: [tag] });
+    });
+
     it('reads a deadline with an offset or without one (as UTC) and emits UTC with Z', async () => {
       const withOffset = await post(dev, { ...validBody, deadline: '2026-12-01T22:30:00+05:30' });
       expect(withOffset.json().deadline).toBe('2026-12-01T17:00:00.000Z');

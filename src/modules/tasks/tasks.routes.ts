@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../errors.js';
+import { parseId } from '../../lib/ids.js';
 import { currentUser } from '../../plugins/auth.js';
 import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
 import { analyticsRouteOptions } from '../analytics/analytics.routes.js';
@@ -42,7 +43,8 @@ function toFilters(query: TaskListQuery): TaskFilters {
     assignedTo: query.assigned_to,
     createdBy: query.created_by,
     tagId: query.tag,
-    parentTask: query.parent_task === undefined ? undefined : query.parent_task === 'null' ? null : Number(query.parent_task),
+    parentTask:
+      query.parent_task === undefined ? undefined : query.parent_task === 'null' ? null : parseId(query.parent_task, ['query', 'parent_task']),
     search: query.search,
     deadlineBefore: query.deadline_before === undefined ? undefined : parseDateTime(query.deadline_before, ['query', 'deadline_before']),
     deadlineAfter: query.deadline_after === undefined ? undefined : parseDateTime(query.deadline_after, ['query', 'deadline_after']),

@@ -3,7 +3,7 @@
 // ISO 8601 text — both are then parsed precisely in task-input.ts (422 on failure).
 import { Type, type Static } from '@sinclair/typebox';
 import type { TaskPriority, TaskStatus } from '../../db/schema.js';
-import { DateTimeSchema, IdSchema } from '../../schemas/common.js';
+import { DateTimeSchema, IdInputSchema, IdSchema } from '../../schemas/common.js';
 
 export const TASK_STATUSES = ['pending', 'in_progress', 'blocked', 'completed'] as const satisfies readonly TaskStatus[];
 export const TASK_PRIORITIES = ['low', 'medium', 'high', 'critical'] as const satisfies readonly TaskPriority[];
@@ -39,17 +39,15 @@ const TaskFields = {
     description: '0 <= hours <= 9999.99, at most 2 decimals (number or numeric string); null clears it',
   }),
   deadline: DateTimeInputSchema('Deadline.'),
-  assigned_to: Type.Integer({
-    minimum: 1,
-    maximum: 2_147_483_647,
-    description: 'User id; defaults to the caller. Developers may only assign to themselves. Unknown → 404 "Assigned user not found".',
-  }),
-  parent_task: Type.Union([IdSchema, Type.Null()], {
+  assigned_to: IdInputSchema(
+    'User id; defaults to the caller. Developers may only assign to themselves. Unknown → 404 "Assigned user not found".',
+  ),
+  parent_task: Type.Union([IdInputSchema(), Type.Null()], {
     description:
       'Parent task id or null. An unknown or invisible parent answers 404 "Parent task not found"; ' +
       'a parent that would make the task its own ancestor answers 422.',
   }),
-  tags: Type.Array(IdSchema, {
+  tags: Type.Array(IdInputSchema(), {
     maxItems: MAX_TAGS_PER_TASK,
     description: 'Tag ids (at most 50, duplicates ignored). Unknown ids → 404 "Tag not found: <ids>".',
   }),
@@ -176,7 +174,7 @@ export type TaskListQuery = Static<typeof TaskListQuerySchema>;
 
 export const BulkUpdateSchema = Type.Object(
   {
-    task_ids: Type.Array(IdSchema, { minItems: 1, maxItems: 500, description: '1–500 task ids; duplicates are ignored' }),
+    task_ids: Type.Array(IdInputSchema(), { minItems: 1, maxItems: 500, description: '1–500 task ids; duplicates are ignored' }),
     status: TaskStatusSchema,
   },
   { description: 'Set one status on many tasks, all or nothing' },

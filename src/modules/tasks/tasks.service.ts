@@ -11,6 +11,7 @@
 import type { Database } from '../../db/database.js';
 import type { TaskPriority, TaskStatus } from '../../db/schema.js';
 import { AppError, invalid, notFound } from '../../errors.js';
+import { parseId, parseIds } from '../../lib/ids.js';
 import { findExistingTagIds } from '../tags/tags.repository.js';
 import { insertHistory, type NewHistoryEntry } from './history.repository.js';
 import { formatHours, formatTimestamp, parseDateTime, parseHours } from './task-input.js';
@@ -101,9 +102,9 @@ export function normalizeCreate(input: TaskCreate): NormalizedCreate {
         ? null
         : parseHours(input.actual_hours, ['body', 'actual_hours'], { allowZero: true }),
     deadline: parseDateTime(input.deadline, ['body', 'deadline']),
-    assignedTo: input.assigned_to,
-    parentTask: input.parent_task ?? null,
-    tags: uniqueIds(input.tags ?? []),
+    assignedTo: input.assigned_to === undefined ? undefined : parseId(input.assigned_to, ['body', 'assigned_to']),
+    parentTask: input.parent_task === undefined || input.parent_task === null ? null : parseId(input.parent_task, ['body', 'parent_task']),
+    tags: uniqueIds(parseIds(input.tags ?? [], ['body', 'tags'])),
     priorityEscalated: input.priority_escalated,
   };
 }
@@ -122,9 +123,11 @@ export function normalizeUpdate(input: TaskUpdate): NormalizedUpdate {
       input.actual_hours === null ? null : parseHours(input.actual_hours, ['body', 'actual_hours'], { allowZero: true });
   }
   if (input.deadline !== undefined) out.deadline = parseDateTime(input.deadline, ['body', 'deadline']);
-  if (input.assigned_to !== undefined) out.assignedTo = input.assigned_to;
-  if (input.parent_task !== undefined) out.parentTask = input.parent_task;
-  if (input.tags !== undefined) out.tags = uniqueIds(input.tags);
+  if (input.assigned_to !== undefined) out.assignedTo = parseId(input.assigned_to, ['body', 'assigned_to']);
+  if (input.parent_task !== undefined) {
+    out.parentTask = input.parent_task === null ? null : parseId(input.parent_task, ['body', 'parent_task']);
+  }
+  if (input.tags !== undefined) out.tags = uniqueIds(parseIds(input.tags, ['body', 'tags']));
   if (input.priority_escalated !== undefined) out.priorityEscalated = input.priority_escalated;
   return out;
 }
@@ -320,7 +323,7 @@ export async function bulkUpdateStatus(
   now: Date,
 ): Promise<TaskChangeResult<{ updatedCount: number }>> {
   enforce(checkCanModifyTasks(actor));
-  const ids = uniqueIds(input.task_ids);
+  const ids = uniqueIds(parseIds(input.task_ids, ['body', 'task_ids']));
   const timestamp = now.toISOString();
 
   return inTransaction(db, async (trx) => {
