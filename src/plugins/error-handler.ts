@@ -17,6 +17,9 @@ interface AjvError {
   params?: Record<string, unknown>;
 }
 
+/** FastAPI's names for where a bad value was: clients of the original service read `loc[0]`. */
+const LOCATION_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+
 const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'Request body is too large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported media type: send application/json',
@@ -71,7 +74,8 @@ export function installErrorHandler(app: FastifyInstance): void {
       // Ajv's `oneOf`/`anyOf` companions repeat the real cause; keep the specific messages.
       const raw = error.validation as AjvError[];
       const specific = raw.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
-      const items = validationItems(specific.length > 0 ? uniqueByPath(specific) : raw, error.validationContext ?? 'body');
+      const context = LOCATION_NAMES[error.validationContext ?? 'body'] ?? 'body';
+      const items = validationItems(specific.length > 0 ? uniqueByPath(specific) : raw, context);
       return reply.status(422).send({ detail: summarize(items), errors: items });
     }
     if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
@@ -87,7 +91,25 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.status(500).send({ detail: 'Internal server error' });
   });
 
+  // A known path with another method is a 405 with an Allow header, as FastAPI answers.
+  const routes: { method: string; pattern: RegExp }[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const source = route.url
+      .replace(/\/+$/, '')
+      .split('/')
+      .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/');
+    // OPTIONS is CORS's catch-all preflight, not a resource's method.
+    for (const method of methods) if (method !== 'OPTIONS') routes.push({ method, pattern: new RegExp(`^${source}/?$`) });
+  });
+
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      return reply.status(405).header('allow', allowed.join(', ')).send({ detail: 'Method Not Allowed' });
+    }
     return reply.status(404).send({ detail: 'Not Found' });
   });
 }

@@ -1,9 +1,10 @@
-// JSON body parsing (the only body type): the framework's safe parser (prototype-poisoning
-// protection), except that an empty body is treated as no body — clients POST to /logout or
-// /mark_read with a JSON content type and nothing in it. Text containing NUL characters is refused
-// here, in bodies and query strings alike: PostgreSQL cannot store it, and no client needs it.
-import type { FastifyInstance } from 'fastify';
-import { invalid } from '../errors.js';
+// Request bodies. JSON is the only body type: the framework's safe parser (prototype-poisoning
+// protection), with an empty body read as no body. A route that takes no body (/refresh, /logout,
+// /mark_read) ignores whatever arrives, whatever its Content-Type — clients send an empty JSON or
+// form body there. Any other content type is a 415. Text containing NUL characters is refused, in
+// bodies and query strings alike: PostgreSQL cannot store it, and no client needs it.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError, invalid } from '../errors.js';
 
 /** Path of the first string (or key) containing a NUL character, or null. */
 export function findNul(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
@@ -26,6 +27,8 @@ export function findNul(value: unknown, path: (string | number)[] = []): (string
 
 const NUL_MESSAGE = 'must not contain NUL characters';
 
+const takesBody = (request: FastifyRequest) => request.routeOptions.schema?.body !== undefined;
+
 export function installJsonParser(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -33,7 +36,7 @@ export function installJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') {
+    if (!takesBody(request) || text.trim() === '') {
       done(null, undefined);
       return;
     }
@@ -44,6 +47,15 @@ export function installJsonParser(app: FastifyInstance): void {
       if (nulAt) return done(invalid(['body', ...nulAt], NUL_MESSAGE), undefined);
       done(null, parsed);
     });
+  });
+
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (!takesBody(request) || text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    done(new AppError(415, 'Unsupported media type: send application/json'), undefined);
   });
 
   app.addHook('preValidation', async (request) => {

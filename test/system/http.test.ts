@@ -31,6 +31,12 @@ beforeAll(async () => {
     },
     async (request) => ({ received: request.body }),
   );
+  app.post('/api/__nobody', async (request) => ({ body: request.body ?? null }));
+  app.get(
+    '/api/__items/:id',
+    { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), querystring: Type.Object({ n: Type.Optional(Type.Integer()) }) } },
+    async () => ({ ok: true }),
+  );
   app.get('/api/__boom', async () => {
     throw new Error('database password is hunter2');
   });
@@ -137,6 +143,26 @@ describe('error shapes', () => {
     expect(res.json().errors[0].loc).toEqual(['query', 'x']);
   });
 
+  it.each([
+    ['an empty JSON body', 'application/json', ''],
+    ['garbage JSON', 'application/json', '{oops'],
+    ['an empty form body', 'application/x-www-form-urlencoded', ''],
+    ['a text body', 'text/plain', 'hello'],
+  ])('lets a route that takes no body ignore %s', async (_label, contentType, payload) => {
+    const res = await app.inject({ method: 'POST', url: '/api/__nobody', headers: { 'content-type': contentType }, payload });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ body: null });
+  });
+
+  it('names where a bad value was as FastAPI does: path, query, body', async () => {
+    const path = await app.inject({ method: 'GET', url: '/api/__items/abc' });
+    expect(path.statusCode).toBe(422);
+    expect(path.json().errors[0].loc).toEqual(['path', 'id']);
+    const query = await app.inject({ method: 'GET', url: '/api/__items/1?n=many' });
+    expect(query.statusCode).toBe(422);
+    expect(query.json().errors[0].loc).toEqual(['query', 'n']);
+  });
+
   it('answers a body over 1 MiB with 413', async () => {
     const res = await app.inject({
       method: 'POST',
@@ -163,6 +189,14 @@ describe('error shapes', () => {
     const res = await app.inject({ method: 'GET', url: '/api/does-not-exist' });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ detail: 'Not Found' });
+  });
+
+  it('answers a known path with another method with 405 and the allowed methods', async () => {
+    const res = await app.inject({ method: 'PUT', url: '/api/__items/3/' });
+    expect(res.statusCode).toBe(405);
+    expect(res.json()).toEqual({ detail: 'Method Not Allowed' });
+    expect(String(res.headers.allow)).toContain('GET');
+    expect((await app.inject({ method: 'DELETE', url: '/api/__items/3/extra' })).statusCode).toBe(404);
   });
 
   it('maps a typed error to its status and detail', async () => {
