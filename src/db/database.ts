@@ -66,6 +66,10 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('synchronous = NORMAL');
+  // SQLite's own lower() folds ASCII only; PostgreSQL's folds every letter. Case-insensitive
+  // uniqueness (usernames, e-mails, tag names) and search must agree, so lower() is JavaScript's
+  // here — registered on every connection, before any index on lower(...) is built or used.
+  raw.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
   const dialect: Dialect = new SqliteDialect({ database: bindBooleansAsIntegers(raw) });
   const db = new Kysely<DB>({ dialect, log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
   let closed = false;

@@ -46,6 +46,22 @@ describe('tags', () => {
     expect(await countRows(t.db, 'tags')).toBe(before);
   });
 
+  it('treats non-ASCII names case-insensitively on every database', async () => {
+    const first = await post(dev, { name: 'Ärger' });
+    expect(first.statusCode).toBe(201);
+    const again = await post(manager, { name: 'äRGER' });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual(first.json());
+    await t.db.deleteFrom('tags').where('id', '=', first.json().id).execute();
+  });
+
+  it('counts the 50-character limit in characters, not UTF-16 units', async () => {
+    const res = await post(dev, { name: '😀'.repeat(50) });
+    expect(res.statusCode).toBe(201);
+    expect((await post(dev, { name: '😀'.repeat(51) })).statusCode).toBe(422);
+    await t.db.deleteFrom('tags').where('id', '=', res.json().id).execute();
+  });
+
   it('stores the name trimmed and accepts 50 characters', async () => {
     expect((await post(dev, { name: '  spaced  ' })).json().name).toBe('spaced');
     expect((await post(dev, { name: 'y'.repeat(50) })).statusCode).toBe(201);

@@ -51,7 +51,7 @@ describe('listing tasks', () => {
       estimatedHours: 2, tags: [tagUrgent, tagDocs],
     });
     ids.b2 = await createTask(t.db, {
-      assignedTo: bob.user.id, createdBy: bob.user.id, title: 'refactor', description: 'Login flow cleanup', status: 'pending',
+      assignedTo: bob.user.id, createdBy: bob.user.id, title: 'refactor', description: 'Login flow cleanup, Élan release', status: 'pending',
       priority: 'high', deadline: '2026-12-10T12:00:00.000Z', createdAt: '2026-11-05T00:00:00.000Z',
       updatedAt: '2026-11-06T00:00:00.000Z', estimatedHours: 5,
     });
@@ -115,6 +115,7 @@ describe('listing tasks', () => {
     ['search=%25', ['a3']],
     ['search=_', ['b1']],
     ['search=%5C', []],
+    [`search=${encodeURIComponent('éLAN')}`, ['b2']],
     ['deadline_before=2026-11-24T12:00:00Z', ['a2', 'a1']],
     ['deadline_after=2026-11-24T12:00:00Z', ['b2', 'a3']],
     ['deadline_after=2026-11-21T00:00:00%2B01:00&deadline_before=2026-12-06', ['b1', 'a3', 'a2']],

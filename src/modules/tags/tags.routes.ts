@@ -20,7 +20,8 @@ export const TagCreateSchema = Type.Object({
 function normalizeTagName(raw: string): string {
   const name = raw.trim();
   if (name.length === 0) throw invalid(['body', 'name'], 'must not be blank');
-  if (name.length > TAG_NAME_MAX) throw invalid(['body', 'name'], `must be at most ${TAG_NAME_MAX} characters`);
+  // Characters as PostgreSQL counts them (code points), not UTF-16 units.
+  if ([...name].length > TAG_NAME_MAX) throw invalid(['body', 'name'], `must be at most ${TAG_NAME_MAX} characters`);
   return name;
 }
 
