@@ -8,7 +8,7 @@ import type { Role } from './db/schema.js';
 import { runRetention } from './jobs/retention.js';
 import { systemClock } from './lib/clock.js';
 import { hashPassword } from './lib/hash.js';
-import { isValidTimeZone } from './lib/timezone.js';
+import { normalizeTimeZone } from './lib/timezone.js';
 import { seedDemo } from './modules/tasks/seed-demo.js';
 import { findTakenIdentity, findUserByUsername, insertUser, updateUserRole } from './modules/users/users.repository.js';
 
@@ -75,8 +75,8 @@ const commands: Record<string, Command> = {
     if (!o.email || o.email.length > 254 || !EMAIL_PATTERN.test(o.email)) problems.push('--email must be a valid e-mail address');
     if (!o.password || o.password.length < 8 || o.password.length > 100) problems.push('--password must be 8-100 characters');
     if (!o.role || !ROLES.includes(o.role as Role)) problems.push(`--role must be one of ${ROLES.join(', ')}`);
-    const timezone = o.timezone ?? config.defaultTimezone;
-    if (!isValidTimeZone(timezone)) problems.push(`--timezone "${timezone}" is not a known IANA time zone`);
+    const timezone = normalizeTimeZone(o.timezone ?? config.defaultTimezone);
+    if (timezone === undefined) problems.push(`--timezone "${o.timezone}" is not a known IANA time zone`);
     if (problems.length > 0) throw new CliError(problems.join('; '));
 
     await migrateToLatest(database.db);
@@ -89,7 +89,7 @@ const commands: Record<string, Command> = {
     try {
       const id = await insertUser(
         database.db,
-        { username, email, hashedPassword, role: requireRole(o.role), timezone, emailVerified: true },
+        { username, email, hashedPassword, role: requireRole(o.role), timezone: timezone ?? 'UTC', emailVerified: true },
         new Date().toISOString(),
       );
       out(String(id));

@@ -17,6 +17,19 @@ export function isValidTimeZone(name: string): boolean {
   return valid;
 }
 
+let canonicalCase: Map<string, string> | undefined;
+
+/**
+ * The zone name to store: the accepted spelling of a name typed in another case ("asia/tokyo" →
+ * "Asia/Tokyo"), since other consumers (Python's zoneinfo, browsers) are case-sensitive; the name
+ * as given otherwise; undefined when it is not a zone at all.
+ */
+export function normalizeTimeZone(name: string): string | undefined {
+  if (!isValidTimeZone(name)) return undefined;
+  canonicalCase ??= new Map(['UTC', ...Intl.supportedValuesOf('timeZone')].map((zone) => [zone.toLowerCase(), zone]));
+  return canonicalCase.get(name.toLowerCase()) ?? name;
+}
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** Wall-clock hour, minute and second of `instant` in `timeZone`. */

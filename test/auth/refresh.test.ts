@@ -158,12 +158,12 @@ describe('POST /api/auth/refresh', () => {
     }
   });
 
-  it('answers 403 for a user deactivated behind the API, and rotates nothing', async () => {
+  it('answers 400 for a user deactivated behind the API, and rotates nothing', async () => {
     const s = await loggedIn(t);
     await t.db.updateTable('users').set({ is_active: false }).where('id', '=', s.user.id).execute();
     const before = await authSnapshot(t.db);
     const res = await refresh(t, { refresh_token: s.refreshToken });
-    expect(res.statusCode).toBe(403);
+    expect(res.statusCode).toBe(400);
     expect(res.json()).toEqual({ detail: 'Inactive user' });
     expect(await authSnapshot(t.db)).toEqual(before);
   });

@@ -68,6 +68,17 @@ describe('POST /api/auth/register', () => {
     },
   );
 
+  it.each([
+    ['asia/tokyo', 'Asia/Tokyo'],
+    ['EUROPE/PARIS', 'Europe/Paris'],
+    ['utc', 'UTC'],
+  ])('stores the time zone %s in its accepted spelling %s', async (typed, stored) => {
+    const body = { ...fresh(), timezone: typed };
+    expect((await register(t, body)).statusCode).toBe(201);
+    const row = await t.db.selectFrom('users').select('timezone').where('username', '=', body.username).executeTakeFirstOrThrow();
+    expect(row.timezone).toBe(stored);
+  });
+
   it('ignores unknown fields, so a registration cannot choose its role or verify itself', async () => {
     const body = { ...fresh(), role: 'manager', email_verified: true, is_active: false, id: 999 };
     const res = await register(t, body);

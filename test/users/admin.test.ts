@@ -31,9 +31,24 @@ describe('PATCH /api/auth/users/{id}', () => {
     expect(row.role).toBe(role);
   });
 
-  it("lets a manager change another manager's role", async () => {
-    const other = await createUser(t.app, { role: 'manager' });
-    expect((await patch(other.id, { role: 'developer' })).statusCode).toBe(200);
+  it.each(['manager', 'auditor'] as const)(
+    'answers 404 and changes nothing for a %s, whom a manager cannot see',
+    async (role) => {
+      const other = await createUser(t.app, { role });
+      const res = await patch(other.id, { role: 'developer', is_active: false });
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toEqual({ detail: 'User not found' });
+      const row = await t.db.selectFrom('users').select(['role', 'is_active']).where('id', '=', other.id).executeTakeFirstOrThrow();
+      expect(row.role).toBe(role);
+      expect(Boolean(row.is_active)).toBe(true);
+    },
+  );
+
+  it('promotes a developer to manager', async () => {
+    const dev = await createUser(t.app, { role: 'developer' });
+    const res = await patch(dev.id, { role: 'manager' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().role).toBe('manager');
   });
 
   it("sets a developer's timezone (aliases included)", async () => {
@@ -45,11 +60,12 @@ describe('PATCH /api/auth/users/{id}', () => {
     }
   });
 
-  it('sets the timezone of a user made a developer by the same request', async () => {
-    const auditor = await createUser(t.app, { role: 'auditor' });
-    const res = await patch(auditor.id, { role: 'developer', timezone: 'Europe/Berlin' });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ role: 'developer', timezone: 'Europe/Berlin' });
+  it('refuses to set the timezone of a developer being made a manager by the same request', async () => {
+    const dev = await createUser(t.app, { role: 'developer' });
+    const res = await patch(dev.id, { role: 'manager', timezone: 'Europe/Berlin' });
+    expect(res.statusCode).toBe(403);
+    const row = await t.db.selectFrom('users').select(['role', 'timezone']).where('id', '=', dev.id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ role: 'developer', timezone: 'UTC' });
   });
 
   it('deactivates a user and revokes all of their sessions at once', async () => {

@@ -9,7 +9,7 @@ import { AppError, badRequest, forbidden, invalid } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { hashPassword, randomToken, sha256 } from '../../lib/hash.js';
 import type { MailMessage, Mailer } from '../../lib/mailer.js';
-import { isValidTimeZone } from '../../lib/timezone.js';
+import { normalizeTimeZone } from '../../lib/timezone.js';
 import {
   findTakenIdentity,
   findLoginCandidate,
@@ -74,8 +74,8 @@ export const exposesVerificationToken = (config: Config) => config.emailBackend 
 
 export async function registerUser(deps: AuthDeps, input: Register): Promise<{ message: string; verification_token?: string }> {
   const { db, config } = deps;
-  const timezone = input.timezone ?? config.defaultTimezone;
-  if (!isValidTimeZone(timezone)) throw invalid(['body', 'timezone'], 'Unknown time zone; use an IANA name such as Europe/Paris');
+  const timezone = normalizeTimeZone(input.timezone ?? config.defaultTimezone);
+  if (timezone === undefined) throw invalid(['body', 'timezone'], 'Unknown time zone; use an IANA name such as Europe/Paris');
   await assertIdentityFree(db, input.username, input.email);
 
   const hashedPassword = await hashPassword(input.password, config.bcryptRounds);
@@ -234,8 +234,9 @@ export async function refreshSession(deps: AuthDeps, presented: string | undefin
   const outcome = await db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
     const user = await findUserById(trx, claims.userId);
     if (!user) return { ok: false, error: badRequest('Invalid or expired refresh token') };
-    if (!user.is_active) return { ok: false, error: forbidden('Inactive user') };
-    if (!user.email_verified) return { ok: false, error: forbidden('Email not verified') };
+    // Every refresh failure is a 400 (§3); the detail still says why.
+    if (!user.is_active) return { ok: false, error: badRequest('Inactive user') };
+    if (!user.email_verified) return { ok: false, error: badRequest('Email not verified') };
     const rotated = await rotateRefreshToken(trx, {
       sessionId: claims.sessionId,
       userId: claims.userId,

@@ -102,7 +102,8 @@ export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
         summary: "Change a user's role, active flag or (a developer's) timezone",
         description:
           'Managers only. A manager cannot change their own role or deactivate themselves; only a developer\'s timezone ' +
-          'can be set here. Deactivating a user revokes all of their sessions at once.',
+          'can be set here. Deactivating a user revokes all of their sessions at once. Users the manager cannot see ' +
+          '(other managers, auditors) answer 404, as in the list.',
         params: IdParamsSchema,
         body: UserAdminUpdateSchema,
         response: { 200: UserPublicSchema, ...errorResponses(401, 403, 404, 422) },

@@ -6,10 +6,10 @@ import { isUniqueViolation, type Database } from '../../db/database.js';
 import { badRequest, forbidden, invalid, notFound, unauthorized } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { hashPassword } from '../../lib/hash.js';
-import { isValidTimeZone } from '../../lib/timezone.js';
+import { normalizeTimeZone } from '../../lib/timezone.js';
 import { passwordMatches } from '../auth/passwords.js';
 import { revokeUserSessions } from '../auth/sessions.repository.js';
-import { ownProfileChangeRefusal, userAdminChangeRefusal } from './users.policy.js';
+import { canSeeUser, ownProfileChangeRefusal, userAdminChangeRefusal } from './users.policy.js';
 import { findPasswordHash, findUserById, isEmailTaken, updateUser, type UserChanges } from './users.repository.js';
 import type { UserAdminUpdate, UserUpdateMe } from './users.schemas.js';
 import type { CurrentUser } from './users.types.js';
@@ -20,20 +20,22 @@ export interface UsersDeps {
   clock: Clock;
 }
 
-function assertTimeZone(timezone: string | undefined): void {
-  if (timezone !== undefined && !isValidTimeZone(timezone)) {
-    throw invalid(['body', 'timezone'], 'Unknown time zone; use an IANA name such as Europe/Paris');
-  }
+/** The timezone to store, in its accepted spelling; a 422 when it is not a zone. */
+function checkedTimeZone(timezone: string | undefined): string | undefined {
+  if (timezone === undefined) return undefined;
+  const normalized = normalizeTimeZone(timezone);
+  if (normalized === undefined) throw invalid(['body', 'timezone'], 'Unknown time zone; use an IANA name such as Europe/Paris');
+  return normalized;
 }
 
 export async function updateOwnProfile(
   deps: UsersDeps,
   actor: CurrentUser,
   sessionId: number,
-  input: UserUpdateMe,
+  request: UserUpdateMe,
 ): Promise<CurrentUser> {
   const { db } = deps;
-  assertTimeZone(input.timezone);
+  const input = { ...request, timezone: checkedTimeZone(request.timezone) };
   if (input.new_password !== undefined && input.current_password === undefined) {
     throw invalid(['body', 'current_password'], 'Field required to change the password', 'missing');
   }
@@ -70,11 +72,12 @@ export async function updateUserAsManager(
   deps: UsersDeps,
   actor: CurrentUser,
   targetId: number,
-  input: UserAdminUpdate,
+  request: UserAdminUpdate,
 ): Promise<CurrentUser> {
-  assertTimeZone(input.timezone);
+  const input = { ...request, timezone: checkedTimeZone(request.timezone) };
   const target = await findUserById(deps.db, targetId);
-  if (!target) throw notFound('User not found');
+  // A user the manager cannot see (another manager, an auditor) does not exist for them.
+  if (!target || !canSeeUser(actor, target)) throw notFound('User not found');
   const refusal = userAdminChangeRefusal(actor, target, input);
   if (refusal) throw forbidden(refusal);
 
