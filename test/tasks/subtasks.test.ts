@@ -76,6 +76,17 @@ describe('subtasks', () => {
     expect(await snapshotTasks(t.db)).toEqual(before);
   });
 
+  it('lets only one of two simultaneous opposite moves through, leaving no cycle', async () => {
+    for (let round = 0; round < 5; round++) {
+      const a = await createTask(t.db, { assignedTo: dev.user.id });
+      const b = await createTask(t.db, { assignedTo: dev.user.id });
+      const results = await Promise.all([patch(manager, a, { parent_task: b }), patch(manager, b, { parent_task: a })]);
+      expect(results.map((r) => r.statusCode).sort()).toEqual([200, 422]);
+      const parents = [(await readTask(t.db, a))?.parent_task_id, (await readTask(t.db, b))?.parent_task_id];
+      expect(parents.filter((p) => p !== null)).toHaveLength(1);
+    }
+  });
+
   it('moves a subtask under another parent when no cycle results', async () => {
     const a = await createTask(t.db, { assignedTo: dev.user.id });
     const b = await createTask(t.db, { assignedTo: dev.user.id, parentTaskId: a });

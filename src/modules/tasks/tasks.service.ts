@@ -9,6 +9,7 @@
 // every changed field name, "status" included; a bulk update writes "bulk_update" (from/to,
 // changes ["status"]) for each task whose status actually changed.
 import type { Database } from '../../db/database.js';
+import { lockTaskHierarchy } from '../../db/locks.js';
 import type { TaskPriority, TaskStatus } from '../../db/schema.js';
 import { AppError, invalid, notFound } from '../../errors.js';
 import { parseId, parseIds } from '../../lib/ids.js';
@@ -243,6 +244,7 @@ export async function updateTask(
     if (input.parentTask !== undefined && input.parentTask !== task.parent_task_id) {
       if (input.parentTask !== null) {
         await requireParent(trx, actor, input.parentTask);
+        await lockTaskHierarchy(trx);
         if (await wouldCreateCycle(trx, task.id, input.parentTask)) {
           throw invalid(['body', 'parent_task'], 'A task cannot be its own parent or ancestor');
         }
