@@ -155,12 +155,14 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     problems.push(`SECRET_KEY is required in production: at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`);
   }
 
-  const logLevel = oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, environment === 'test' ? 'silent' : 'info');
+  const debug = bool('DEBUG', false);
+  // DEBUG only makes the logs chattier; error responses never carry internals, whatever it says.
+  const logLevel = oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : environment === 'test' ? 'silent' : 'info');
 
   const config: Config = {
     appName: str('APP_NAME', 'CTMS'),
     appVersion: str('APP_VERSION', '1.0.0'),
-    debug: bool('DEBUG', false),
+    debug,
     environment,
     host: str('HOST', '0.0.0.0'),
     port: int('PORT', 8000, 0, 65535),

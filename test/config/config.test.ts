@@ -97,6 +97,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('logs at debug level with DEBUG=true unless LOG_LEVEL is set', () => {
+    expect(loadConfig({ DEBUG: 'true' }, { dataDir: null }).logLevel).toBe('debug');
+    expect(loadConfig({ DEBUG: 'true', LOG_LEVEL: 'warn' }, { dataDir: null }).logLevel).toBe('warn');
+    expect(loadConfig({}, { dataDir: null }).logLevel).toBe('info');
+  });
+
   it('lists every problem at once in one message', () => {
     const problems = problemsOf({ PORT: 'eighty', ENVIRONMENT: 'staging', DEBUG: 'maybe', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
     expect(problems).toHaveLength(5);
