@@ -158,3 +158,19 @@ export function isForeignKeyViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
+
+/**
+ * True for failures caused by a concurrent transaction rather than by the request itself: deadlock,
+ * serialization failure, lock timeout, or a constraint that a racing write broke after our checks.
+ */
+export function isConcurrencyConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    code === '40P01' ||
+    code === '40001' ||
+    code === '55P03' ||
+    code === 'SQLITE_BUSY' ||
+    isUniqueViolation(error) ||
+    isForeignKeyViolation(error)
+  );
+}

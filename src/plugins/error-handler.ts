@@ -2,6 +2,7 @@
 // schema failures to 422 with an `errors` list, framework 4xx errors keep their status with a clear
 // message, and anything else is a logged 500 whose body never carries internals.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isConcurrencyConflict } from '../db/database.js';
 import { AppError, ValidationFailure } from '../errors.js';
 
 interface ValidationItem {
@@ -81,6 +82,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
       const items = [{ loc: ['body'], msg: 'Malformed JSON body', type: 'json_invalid' }];
       return reply.status(422).send({ detail: 'Malformed JSON body', errors: items });
+    }
+    if (isConcurrencyConflict(error)) {
+      // Modules check and lock what they touch; this is the net for a race they did not foresee.
+      request.log.warn({ err: error }, 'request lost a race with a concurrent change');
+      return reply.status(409).send({ detail: 'The request conflicted with a concurrent change; please retry' });
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

@@ -40,6 +40,9 @@ beforeAll(async () => {
   app.get('/api/__boom', async () => {
     throw new Error('database password is hunter2');
   });
+  app.get('/api/__deadlock', async () => {
+    throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+  });
   app.get('/api/__forbidden', async () => {
     throw forbidden('Managers only');
   });
@@ -197,6 +200,12 @@ describe('error shapes', () => {
     expect(res.json()).toEqual({ detail: 'Method Not Allowed' });
     expect(String(res.headers.allow)).toContain('GET');
     expect((await app.inject({ method: 'DELETE', url: '/api/__items/3/extra' })).statusCode).toBe(404);
+  });
+
+  it('answers a database conflict with a concurrent transaction with 409, asking for a retry', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/__deadlock' });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().detail).toMatch(/retry/);
   });
 
   it('maps a typed error to its status and detail', async () => {

@@ -25,15 +25,9 @@ export async function insertTag(db: Database, name: string, now: string): Promis
 }
 
 /** Deletes a tag and its task links (explicitly, not only by cascade); false when it did not exist. */
+/** Deletes a tag; its task links go with it (ON DELETE CASCADE). */
 export async function deleteTag(db: Database, id: number): Promise<boolean> {
-  await db.deleteFrom('task_tags').where('tag_id', '=', id).execute();
   const result = await db.deleteFrom('tags').where('id', '=', id).executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
 }
 
-/** The subset of `ids` that name existing tags. */
-export async function findExistingTagIds(db: Database, ids: readonly number[]): Promise<Set<number>> {
-  if (ids.length === 0) return new Set();
-  const rows = await db.selectFrom('tags').select('id').where('id', 'in', ids).execute();
-  return new Set(rows.map((r) => r.id));
-}

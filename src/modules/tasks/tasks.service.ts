@@ -9,11 +9,10 @@
 // every changed field name, "status" included; a bulk update writes "bulk_update" (from/to,
 // changes ["status"]) for each task whose status actually changed.
 import type { Database } from '../../db/database.js';
-import { lockTaskHierarchy } from '../../db/locks.js';
+import { lockRows, lockTaskHierarchy } from '../../db/locks.js';
 import type { TaskPriority, TaskStatus } from '../../db/schema.js';
 import { AppError, invalid, notFound } from '../../errors.js';
 import { parseId, parseIds } from '../../lib/ids.js';
-import { findExistingTagIds } from '../tags/tags.repository.js';
 import { insertHistory, type NewHistoryEntry } from './history.repository.js';
 import { formatHours, formatTimestamp, parseDateTime, parseHours } from './task-input.js';
 import {
@@ -145,14 +144,17 @@ async function requireAssignee(trx: Database, userId: number): Promise<void> {
   if (!(await userExists(trx, userId))) throw notFound(ASSIGNEE_NOT_FOUND);
 }
 
+// Referenced rows are locked against deletion until the transaction commits, so a tag or parent
+// deleted by a concurrent request is a 404 here rather than a foreign-key failure at insert.
 async function requireTags(trx: Database, tagIds: readonly number[]): Promise<void> {
-  const existing = await findExistingTagIds(trx, tagIds);
+  const existing = await lockRows(trx, 'tags', tagIds, 'key share');
   const missing = tagIds.filter((id) => !existing.has(id));
   if (missing.length > 0) throw notFound(`Tag not found: ${missing.join(', ')}`);
 }
 
 async function requireParent(trx: Database, actor: Actor, parentId: number): Promise<void> {
-  enforce(checkParentChoice(actor, await findTaskRecord(trx, parentId)));
+  const exists = (await lockRows(trx, 'tasks', [parentId], 'key share')).has(parentId);
+  enforce(checkParentChoice(actor, exists ? await findTaskRecord(trx, parentId) : undefined));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,6 +209,9 @@ export async function updateTask(
   const timestamp = now.toISOString();
 
   return inTransaction(db, async (trx) => {
+    // Lock order: hierarchy (only when re-parenting), then the task row, then referenced rows.
+    if (input.parentTask !== undefined && input.parentTask !== null) await lockTaskHierarchy(trx);
+    await lockRows(trx, 'tasks', [taskId], 'no key update');
     const task = await findTaskRecord(trx, taskId);
     if (!task || !canSeeTask(actor, task)) throw notFound(TASK_NOT_FOUND);
     enforce(checkModifyTask(actor, task, now, input.assignedTo));
@@ -244,7 +249,6 @@ export async function updateTask(
     if (input.parentTask !== undefined && input.parentTask !== task.parent_task_id) {
       if (input.parentTask !== null) {
         await requireParent(trx, actor, input.parentTask);
-        await lockTaskHierarchy(trx);
         if (await wouldCreateCycle(trx, task.id, input.parentTask)) {
           throw invalid(['body', 'parent_task'], 'A task cannot be its own parent or ancestor');
         }
@@ -310,6 +314,7 @@ export async function updateTask(
 
 export async function deleteTask(db: Database, actor: Actor, taskId: number, now: Date): Promise<TaskChangeResult<null>> {
   return inTransaction(db, async (trx) => {
+    await lockRows(trx, 'tasks', [taskId], 'update');
     const task = await findTaskRecord(trx, taskId);
     if (!task || !canSeeTask(actor, task)) throw notFound(TASK_NOT_FOUND);
     enforce(checkModifyTask(actor, task, now));
@@ -329,6 +334,7 @@ export async function bulkUpdateStatus(
   const timestamp = now.toISOString();
 
   return inTransaction(db, async (trx) => {
+    await lockRows(trx, 'tasks', ids, 'no key update');
     const tasks = await findTaskRecords(trx, ids);
     const visible = new Set(tasks.filter((t) => canSeeTask(actor, t)).map((t) => t.id));
     const missing = ids.filter((id) => !visible.has(id));
