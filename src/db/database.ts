@@ -69,7 +69,7 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
   // SQLite's own lower() folds ASCII only; PostgreSQL's folds every letter. Case-insensitive
   // uniqueness (usernames, e-mails, tag names) and search must agree, so lower() is JavaScript's
   // here — registered on every connection, before any index on lower(...) is built or used.
-  raw.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
+  raw.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? lowerLikePostgres(value) : value));
   const dialect: Dialect = new SqliteDialect({ database: bindBooleansAsIntegers(raw) });
   const db = new Kysely<DB>({ dialect, log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
   let closed = false;
@@ -116,6 +116,21 @@ function createPostgres(connectionString: string, poolSize: number, log?: (e: { 
     },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Lowercases letter by letter, as PostgreSQL's lower() does: no context rules (a final Σ becomes σ,
+ * not ς) and one letter for one letter (İ becomes i).
+ */
+export function lowerLikePostgres(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(text)) return text.toLowerCase();
+  let out = '';
+  for (const letter of text) {
+    const lower = letter.toLowerCase();
+    out += lower.length > letter.length ? String.fromCodePoint(lower.codePointAt(0) ?? 0) : lower;
+  }
+  return out;
 }
 
 /** Wraps better-sqlite3 so statements accept JS booleans (bound as 1/0), like pg does. */
