@@ -128,8 +128,18 @@ describe('garbage input on tasks', () => {
   });
 
   it('ignores unknown fields', async () => {
-    const res = await send('POST', '/api/tasks', JSON.stringify({ ...valid, colour: 'red', id: 'x', created_at: 5 }));
+    const res = await send(
+      'POST',
+      '/api/tasks',
+      JSON.stringify({ ...valid, colour: 'red', id: 424242, created_at: '1999-01-01T00:00:00Z', created_by: 99, is_parent: true }),
+    );
     expect(res.statusCode).toBe(201);
+    const task = res.json();
+    expect(task.id).not.toBe(424242);
+    expect(task.created_at).not.toBe('1999-01-01T00:00:00.000Z');
+    expect(task.created_by).toBe(manager.user.id);
+    expect(task.is_parent).toBe(false);
+    expect(task).not.toHaveProperty('colour');
   });
 
   it('treats an empty update as no change', async () => {
