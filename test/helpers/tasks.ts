@@ -1,16 +1,11 @@
 // Task-side test factories: users signed in at the app's clock, tasks and tags inserted directly
 // (no HTTP, no policy), and small readers for asserting on the database.
-import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../src/db/database.js';
 import type { TaskPriority, TaskStatus } from '../../src/db/schema.js';
-import { createSession, createUser, type UserOptions } from './factories.js';
+import { createUserWithSession } from './factories.js';
 
 /** A user with a live session whose tokens are valid at the app's (possibly fixed) clock. */
-export async function signIn(app: FastifyInstance, options: UserOptions = {}) {
-  const user = await createUser(app, options);
-  const session = await createSession(app, user, app.clock.now());
-  return { user, headers: session.headers };
-}
+export const signIn = createUserWithSession;
 
 export interface TaskOptions {
   assignedTo: number;
