@@ -1,7 +1,8 @@
 // Outgoing e-mail through nodemailer. EMAIL_BACKEND=console writes the message to the application
-// log (development: the verification token is then read from the log); EMAIL_BACKEND=smtp sends it
-// to SMTP_HOST. Delivery runs in the background so a request never waits on (or reveals anything
-// through the timing of) a mail server; failures are logged, and close() waits for pending sends.
+// log (development: the verification token is then read from the log; in production only the
+// recipient and subject, since a body carries a token); EMAIL_BACKEND=smtp sends it to SMTP_HOST.
+// Delivery runs in the background so a request never waits on (or reveals anything through the
+// timing of) a mail server; failures are logged, and close() waits for pending sends.
 import type { FastifyBaseLogger } from 'fastify';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config.js';
@@ -24,11 +25,20 @@ export interface Mailer {
 export function createMailer(config: Config, log: FastifyBaseLogger): Mailer {
   const transport: Transporter | null = config.emailBackend === 'smtp' ? smtpTransport(config) : null;
   const pending = new Set<Promise<void>>();
+  // Production logs are read by more people than the recipient: a verification token must not reach them.
+  const logsBody = config.environment !== 'production';
+  if (!transport && !logsBody) {
+    log.warn(
+      'EMAIL_BACKEND=console in production: e-mails are not delivered (only their recipient and subject are logged); ' +
+        'set EMAIL_BACKEND=smtp',
+    );
+  }
 
   const send = async (message: MailMessage): Promise<void> => {
     if (!transport) {
       // Console backend: the message itself is the output. It never contains a password.
-      log.info({ email: { from: config.emailFrom, ...message } }, `email (console backend) to ${message.to}: ${message.subject}`);
+      const email = logsBody ? { from: config.emailFrom, ...message } : { from: config.emailFrom, to: message.to, subject: message.subject };
+      log.info({ email }, `email (console backend) to ${message.to}: ${message.subject}`);
       return;
     }
     await transport.sendMail({ from: config.emailFrom, to: message.to, subject: message.subject, text: message.text });

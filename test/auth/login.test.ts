@@ -203,10 +203,21 @@ describe('POST /api/auth/login', () => {
     });
   });
 
-  it('never lets the password or the tokens reach the response of a failure', async () => {
+  it('never lets the password, its hash or any token reach the response of a failure', async () => {
     const user = await createUser(t.app);
+    const { hashed_password: hash } = await t.db
+      .selectFrom('users')
+      .select('hashed_password')
+      .where('id', '=', user.id)
+      .executeTakeFirstOrThrow();
     const res = await loginRequest(t.app, user.username, 'Wr0ng-but-secret');
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ detail: 'Incorrect username or password' });
     expect(res.body).not.toContain('Wr0ng-but-secret');
+    expect(res.body).not.toContain(hash);
+    expect(setCookieLines(res)).toEqual([]);
+    expect(res.headers['x-new-access-token']).toBeUndefined();
+    expect(await liveSessions(t.db, user.id)).toEqual([]);
   });
 });
 

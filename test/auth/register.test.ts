@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/lib/hash.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
-import { authSnapshot, captureLogs, type CapturedLogs } from '../helpers/auth.js';
+import { authSnapshot, captureLogs, containsTokenWithHash, verificationTokenHashes, type CapturedLogs } from '../helpers/auth.js';
 
 const register = (t: TestApp, payload: unknown, headers: Record<string, string> = {}) =>
   t.app.inject({ method: 'POST', url: '/api/auth/register', payload: payload as object, headers });
@@ -190,6 +190,57 @@ describe('register outside development with the console backend', () => {
       const res = await register(t, fresh());
       expect(res.statusCode).toBe(201);
       expect(res.json()).toEqual({ message: expect.any(String) });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('logs only the recipient and subject of the verification e-mail in production, never its token', async () => {
+    const logs = captureLogs('trace');
+    const t = await buildTestApp({ environment: 'production' }, { logger: logs.logger });
+    try {
+      const body = fresh();
+      expect((await register(t, body)).statusCode).toBe(201);
+      const hashes = await verificationTokenHashes(t.db, body.username);
+      // The resend supersedes (deletes) the first token: collect both hashes.
+      const resent = await t.app.inject({ method: 'POST', url: '/api/auth/resend-verification', payload: { email: body.email } });
+      expect(resent.statusCode).toBe(202);
+      hashes.push(...(await verificationTokenHashes(t.db, body.username)));
+      expect(new Set(hashes).size).toBe(2);
+      expect(containsTokenWithHash(logs.text(), hashes)).toBe(false);
+      const mails = logs.lines.map((line) => JSON.parse(line) as { msg: string; email?: Record<string, unknown> }).filter((e) => e.email);
+      expect(mails).toHaveLength(2);
+      for (const mail of mails) {
+        expect(mail.email).toEqual({ from: t.config.emailFrom, to: body.email, subject: expect.stringContaining('verify your email') });
+      }
+      expect(logs.text()).not.toContain('verification token is');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('warns once at start that e-mails are not delivered in production with the console backend', async () => {
+    const logs = captureLogs('trace');
+    const t = await buildTestApp({ environment: 'production' }, { logger: logs.logger });
+    try {
+      await register(t, fresh());
+      await register(t, fresh());
+      const warnings = logs.lines.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((e) => e.level === 40);
+      expect(warnings).toEqual([expect.objectContaining({ msg: expect.stringMatching(/console.*not delivered|not delivered.*console/i) })]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('logs the verification token in development, where the developer reads it there', async () => {
+    const logs = captureLogs('trace');
+    const t = await buildTestApp({ environment: 'development' }, { logger: logs.logger });
+    try {
+      const body = fresh();
+      const res = await register(t, body);
+      expect(logs.text()).toContain(res.json().verification_token);
+      expect(containsTokenWithHash(logs.text(), await verificationTokenHashes(t.db, body.username))).toBe(true);
+      expect(logs.lines.map((line) => JSON.parse(line) as { level: number }).filter((e) => e.level === 40)).toEqual([]);
     } finally {
       await t.close();
     }

@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../src/db/database.js';
+import { sha256 } from '../../src/lib/hash.js';
 
 export interface CapturedLogs {
   lines: string[];
@@ -21,6 +22,30 @@ export function captureLogs(level = 'info'): CapturedLogs {
     },
   });
   return { lines, logger: { level, stream }, text: () => lines.join('') };
+}
+
+/**
+ * Whether `text` contains a token whose SHA-256 is one of `hashes`. Only hashes of verification
+ * tokens are stored, so this is how a test looks for a token it was never shown: every
+ * `length`-character window of the text is hashed (tokens are 32 random bytes in base64url: 43).
+ */
+export function containsTokenWithHash(text: string, hashes: readonly string[], length = 43): boolean {
+  const wanted = new Set(hashes);
+  for (let i = 0; i + length <= text.length; i += 1) {
+    if (wanted.has(sha256(text.slice(i, i + length)))) return true;
+  }
+  return false;
+}
+
+/** The hashes of every verification token ever issued to the user with this username. */
+export async function verificationTokenHashes(db: Database, username: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('email_verification_tokens')
+    .innerJoin('users', 'users.id', 'email_verification_tokens.user_id')
+    .select('email_verification_tokens.token_hash')
+    .where('users.username', '=', username)
+    .execute();
+  return rows.map((r) => r.token_hash);
 }
 
 export interface CookieView {

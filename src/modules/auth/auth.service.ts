@@ -16,6 +16,7 @@ import {
   findUserByEmail,
   findUserById,
   insertUser,
+  lockUser,
   lockUserForLogin,
   markEmailVerified,
 } from '../users/users.repository.js';
@@ -111,14 +112,20 @@ async function assertIdentityFree(db: Database, username: string, email: string)
 
 export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> {
   const tokenHash = sha256(token);
+  const owner = await findVerificationToken(deps.db, tokenHash);
+  if (!owner) throw badRequest('Invalid verification token');
   const now = deps.clock.now().toISOString();
   const verified = await deps.db.transaction().execute(async (trx) => {
+    // The user's row first, as resendVerification does: the two never wait on each other crosswise
+    // (a deadlock in PostgreSQL), and a resend either sees the user verified or supersedes the token.
+    await lockUser(trx, owner.userId);
     const userId = await consumeVerificationToken(trx, tokenHash, now);
     if (userId === undefined) return false;
     await markEmailVerified(trx, userId, now);
     return true;
   });
   if (verified) return;
+  // Read again: a resend may have deleted the token meanwhile.
   const known = await findVerificationToken(deps.db, tokenHash);
   if (!known) throw badRequest('Invalid verification token');
   if (known.usedAt !== null) throw badRequest('Verification token has already been used');
@@ -131,7 +138,12 @@ export async function resendVerification(deps: AuthDeps, email: string): Promise
   if (!user || user.email_verified || !user.is_active) return;
   const now = deps.clock.now();
   const token = randomToken();
-  await deps.db.transaction().execute(async (trx) => {
+  const issued = await deps.db.transaction().execute(async (trx) => {
+    // The row lock makes parallel resends of one user run one at a time, so each deletes the token
+    // the previous one inserted: exactly one stays valid. The flags are re-read under the lock
+    // because a verification may have committed since the read above.
+    const flags = await lockUser(trx, user.id);
+    if (!flags || flags.emailVerified || !flags.isActive) return false;
     await deleteUnusedVerificationTokens(trx, user.id);
     await insertVerificationToken(trx, {
       userId: user.id,
@@ -139,8 +151,9 @@ export async function resendVerification(deps: AuthDeps, email: string): Promise
       now: now.toISOString(),
       expiresAt: verificationExpiry(deps.config, now),
     });
+    return true;
   });
-  deps.mailer.deliver(verificationEmail(deps.config, user.email, token));
+  if (issued) deps.mailer.deliver(verificationEmail(deps.config, user.email, token));
 }
 
 const verificationExpiry = (config: Config, now: Date) =>
@@ -179,9 +192,12 @@ export async function login(deps: AuthDeps, input: Login, client: Client): Promi
   const iso = now.toISOString();
   const deviceId = client.deviceId ?? randomUUID();
   const outcome = await db.transaction().execute(async (trx) => {
-    // First statement: locks the user's row, so parallel logins of one user run one at a time.
+    // First statement: locks the user's row, so parallel logins of one user run one at a time, and
+    // a password change (which writes this row first) either commits before it — then the hash
+    // differs from the one just verified — or after it, and then revokes the session made here.
     const flags = await lockUserForLogin(trx, candidate.id, iso);
-    if (!flags?.isActive) return { refused: true } as const;
+    if (!flags || flags.hashedPassword !== candidate.hashedPassword) return { refused: badRequest(INCORRECT_CREDENTIALS) };
+    if (!flags.isActive) return { refused: forbidden('Inactive user') };
     await deleteDeadSessions(trx, candidate.id, iso);
     // One session per device: logging in again from a device replaces its previous session.
     if (client.deviceId) await revokeUserSessions(trx, candidate.id, iso, { deviceId: client.deviceId });
@@ -198,7 +214,7 @@ export async function login(deps: AuthDeps, input: Login, client: Client): Promi
     await setRefreshTokenHash(trx, sessionId, sha256(refresh.token));
     return { sessionId, refresh, evicted };
   });
-  if ('refused' in outcome) throw forbidden('Inactive user');
+  if ('refused' in outcome) throw outcome.refused;
   if (outcome.evicted.length > 0) {
     deps.log.info({ userId: candidate.id, evictedSessions: outcome.evicted }, 'session limit reached: least recently used sessions revoked');
   }

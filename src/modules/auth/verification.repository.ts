@@ -31,13 +31,13 @@ export async function consumeVerificationToken(db: Database, tokenHash: string, 
 export async function findVerificationToken(
   db: Database,
   tokenHash: string,
-): Promise<{ usedAt: string | null; expiresAt: string } | undefined> {
+): Promise<{ userId: number; usedAt: string | null; expiresAt: string } | undefined> {
   const row = await db
     .selectFrom('email_verification_tokens')
-    .select(['used_at', 'expires_at'])
+    .select(['user_id', 'used_at', 'expires_at'])
     .where('token_hash', '=', tokenHash)
     .executeTakeFirst();
-  return row ? { usedAt: row.used_at, expiresAt: row.expires_at } : undefined;
+  return row ? { userId: row.user_id, usedAt: row.used_at, expiresAt: row.expires_at } : undefined;
 }
 
 /** Removes the user's unused tokens: a resend supersedes them. */

@@ -142,18 +142,36 @@ export async function findLoginCandidate(db: Database, identifier: string): Prom
 }
 
 /**
- * Records the login on the user's row and returns the user's current flags. In PostgreSQL the
- * UPDATE holds the row lock until the transaction ends, which serializes concurrent logins of one
- * user (the session cap relies on it); SQLite serializes all writes anyway.
+ * Records the login on the user's row and returns the user's current flags and password hash. In
+ * PostgreSQL the UPDATE holds the row lock until the transaction ends, which serializes concurrent
+ * logins of one user (the session cap relies on it) and a login with a password change (which
+ * writes this row first); SQLite serializes all writes anyway.
  */
 export async function lockUserForLogin(
   db: Database,
   id: number,
   now: string,
-): Promise<{ isActive: boolean; emailVerified: boolean } | undefined> {
+): Promise<{ isActive: boolean; emailVerified: boolean; hashedPassword: string } | undefined> {
   const row = await db
     .updateTable('users')
     .set({ last_login: now })
+    .where('id', '=', id)
+    .returning(['is_active', 'email_verified', 'hashed_password'])
+    .executeTakeFirst();
+  return row
+    ? { isActive: Boolean(row.is_active), emailVerified: Boolean(row.email_verified), hashedPassword: row.hashed_password }
+    : undefined;
+}
+
+/**
+ * Locks the user's row until the transaction ends (a no-op UPDATE) and returns the current flags.
+ * Work on a user's verification tokens takes this lock first, so that it runs one at a time per
+ * user and always in the same order (user row, then token rows).
+ */
+export async function lockUser(db: Database, id: number): Promise<{ isActive: boolean; emailVerified: boolean } | undefined> {
+  const row = await db
+    .updateTable('users')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
     .where('id', '=', id)
     .returning(['is_active', 'email_verified'])
     .executeTakeFirst();

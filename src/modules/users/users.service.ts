@@ -57,6 +57,9 @@ export async function updateOwnProfile(
   const now = deps.clock.now().toISOString();
   try {
     return await db.transaction().execute(async (trx) => {
+      // The user's row is written first: that waits for (and then follows) any login holding the
+      // row lock (lockUserForLogin), so the revocation below also covers a session that login made,
+      // and a login starting later sees the new hash and is refused.
       const updated = await updateUser(trx, actor.id, changes, now);
       if (!updated) throw unauthorized();
       if (changes.hashedPassword !== undefined) await revokeUserSessions(trx, actor.id, now, { exceptSessionId: sessionId });
