@@ -10,6 +10,11 @@ describe('OpenAPI document for tasks, tags and analytics', () => {
     await t.close();
   });
 
+  it('documents the X-Total-Count header of the task list', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(doc.paths['/api/tasks'].get.responses['200'].headers['X-Total-Count'].schema).toEqual({ type: 'integer' });
+  });
+
   it('documents every route with its tag, summary and error responses', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const expected: [string, string, string][] = [

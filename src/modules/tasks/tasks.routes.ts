@@ -78,7 +78,10 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
           'matching tasks is in the `X-Total-Count` header.',
         querystring: TaskListQuerySchema,
         response: {
-          200: Type.Array(TaskPublicSchema, { description: 'A page of tasks; X-Total-Count carries the total' }),
+          200: Type.Array(TaskPublicSchema, {
+            description: 'A page of tasks; X-Total-Count carries the total',
+            headers: { 'X-Total-Count': { type: 'integer', description: 'Number of tasks matching the filters, all pages' } },
+          }),
           ...errorResponses(401, 403, 422),
         },
       },
