@@ -15,7 +15,6 @@ import {
   countTasks,
   findTaskRecord,
   findTaskRow,
-  findTaskView,
   hydrateTasks,
   listTaskRows,
   type TaskFilters,
@@ -50,13 +49,6 @@ function toFilters(query: TaskListQuery): TaskFilters {
     deadlineAfter: query.deadline_after === undefined ? undefined : parseDateTime(query.deadline_after, ['query', 'deadline_after']),
     overdue: query.overdue,
   };
-}
-
-/** The task as just written (it exists: the caller's transaction committed it). */
-async function loadTask(app: FastifyInstance, id: number) {
-  const task = await findTaskView(app.db, id);
-  if (!task) throw notFound(TASK_NOT_FOUND);
-  return task;
 }
 
 export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
@@ -119,7 +111,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const input = normalizeCreate(request.body);
       const { result } = await createTask(app.db, currentUser(request), input, app.clock.now());
-      return reply.status(201).send(await loadTask(app, result.taskId));
+      return reply.status(201).send(result.task);
     },
   );
 
@@ -186,8 +178,8 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const input = normalizeUpdate(request.body);
-      await updateTask(app.db, currentUser(request), request.params.id, input, app.clock.now());
-      return loadTask(app, request.params.id);
+      const { result } = await updateTask(app.db, currentUser(request), request.params.id, input, app.clock.now());
+      return result.task;
     },
   );
 

@@ -30,6 +30,7 @@ import {
   findTagIdsByTask,
   findTaskRecord,
   findTaskRecords,
+  findTaskView,
   insertTask,
   replaceTaskTags,
   updateTask as updateTaskRow,
@@ -38,7 +39,7 @@ import {
   wouldCreateCycle,
   type TaskChanges,
 } from './tasks.repository.js';
-import type { BulkUpdate, TaskCreate, TaskUpdate } from './tasks.schemas.js';
+import type { BulkUpdate, TaskCreate, TaskPublic, TaskUpdate } from './tasks.schemas.js';
 
 export type TaskEvent =
   | { type: 'assigned'; taskId: number; taskTitle: string; userId: number; actorId: number }
@@ -140,6 +141,13 @@ function inTransaction<T>(db: Database, work: (trx: Database) => Promise<T>): Pr
   return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
+/** The task as this transaction leaves it: what the response shows is what was committed. */
+async function committedView(trx: Database, taskId: number): Promise<TaskPublic> {
+  const view = await findTaskView(trx, taskId);
+  if (!view) throw notFound(TASK_NOT_FOUND);
+  return view;
+}
+
 async function requireAssignee(trx: Database, userId: number): Promise<void> {
   if (!(await userExists(trx, userId))) throw notFound(ASSIGNEE_NOT_FOUND);
 }
@@ -165,7 +173,7 @@ export async function createTask(
   actor: Actor,
   input: NormalizedCreate,
   now: Date,
-): Promise<TaskChangeResult<{ taskId: number }>> {
+): Promise<TaskChangeResult<{ taskId: number; task: TaskPublic }>> {
   const assignedTo = input.assignedTo ?? actor.id;
   enforce(checkCreateTask(actor, { assignedTo, priority: input.priority }, now));
   const timestamp = now.toISOString();
@@ -195,7 +203,7 @@ export async function createTask(
     const events: TaskEvent[] = [
       { type: 'assigned', taskId, taskTitle: input.title, userId: assignedTo, actorId: actor.id },
     ];
-    return { result: { taskId }, events };
+    return { result: { taskId, task: await committedView(trx, taskId) }, events };
   });
 }
 
@@ -205,7 +213,7 @@ export async function updateTask(
   taskId: number,
   input: NormalizedUpdate,
   now: Date,
-): Promise<TaskChangeResult<{ taskId: number; changed: string[] }>> {
+): Promise<TaskChangeResult<{ taskId: number; changed: string[]; task: TaskPublic }>> {
   const timestamp = now.toISOString();
 
   return inTransaction(db, async (trx) => {
@@ -271,7 +279,7 @@ export async function updateTask(
       }
     }
 
-    if (changed.length === 0) return { result: { taskId, changed }, events: [] };
+    if (changed.length === 0) return { result: { taskId, changed, task: await committedView(trx, taskId) }, events: [] };
 
     await updateTaskRow(trx, task.id, { ...changes, updated_at: timestamp });
     const statusChanged = changes.status !== undefined;
@@ -308,7 +316,7 @@ export async function updateTask(
         to: changes.status,
       });
     }
-    return { result: { taskId, changed }, events };
+    return { result: { taskId, changed, task: await committedView(trx, taskId) }, events };
   });
 }
 
