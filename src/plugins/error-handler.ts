@@ -79,7 +79,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       const items = validationItems(specific.length > 0 ? uniqueByPath(specific) : raw, context);
       return reply.status(422).send({ detail: summarize(items), errors: items });
     }
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error instanceof SyntaxError && error.statusCode === 400)) {
       const items = [{ loc: ['body'], msg: 'Malformed JSON body', type: 'json_invalid' }];
       return reply.status(422).send({ detail: 'Malformed JSON body', errors: items });
     }

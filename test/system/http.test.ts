@@ -40,6 +40,7 @@ beforeAll(async () => {
   app.get('/api/__boom', async () => {
     throw new Error('database password is hunter2');
   });
+  app.get('/api/__bad_json_inside', async () => JSON.parse('{not json') as unknown);
   app.get('/api/__deadlock', async () => {
     throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
   });
@@ -200,6 +201,12 @@ describe('error shapes', () => {
     expect(res.json()).toEqual({ detail: 'Method Not Allowed' });
     expect(String(res.headers.allow)).toContain('GET');
     expect((await app.inject({ method: 'DELETE', url: '/api/__items/3/extra' })).statusCode).toBe(404);
+  });
+
+  it('answers a JSON parsing bug inside a handler with 500, not as a client error', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/__bad_json_inside' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ detail: 'Internal server error' });
   });
 
   it('answers a database conflict with a concurrent transaction with 409, asking for a retry', async () => {
