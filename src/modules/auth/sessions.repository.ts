@@ -1,6 +1,8 @@
 // Sessions: one row per logged-in device. Access tokens are checked against their session on every
 // request (a primary-key lookup), so revoking a session stops its tokens at once.
+import type { ExpressionBuilder } from 'kysely';
 import type { Database } from '../../db/database.js';
+import type { DB } from '../../db/schema.js';
 import { toCurrentUser } from '../users/users.repository.js';
 import type { CurrentUser } from '../users/users.types.js';
 
@@ -42,6 +44,17 @@ export async function touchSession(db: Database, sessionId: number, now: string)
 }
 
 // A live session is neither revoked nor expired; only live sessions count, list or authenticate.
+const isLive = (now: string) => (eb: ExpressionBuilder<DB, 'user_sessions'>) =>
+  eb.and([eb('revoked_at', 'is', null), eb('expires_at', '>', now)]);
+
+/** The user's live sessions, most recently used first. */
+const liveSessionsByRecency = (db: Database, userId: number, now: string) =>
+  db
+    .selectFrom('user_sessions')
+    .where('user_id', '=', userId)
+    .where(isLive(now))
+    .orderBy('last_used', 'desc')
+    .orderBy('id', 'desc');
 
 export interface NewSession {
   userId: number;
@@ -98,8 +111,7 @@ export async function rotateRefreshToken(db: Database, r: Rotation): Promise<{ d
     .where('id', '=', r.sessionId)
     .where('user_id', '=', r.userId)
     .where('refresh_token_hash', '=', r.presentedHash)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', r.now)
+    .where(isLive(r.now))
     .returning('device_id as deviceId')
     .executeTakeFirst();
 }
@@ -141,8 +153,7 @@ export async function revokeLiveSessionOfUser(db: Database, userId: number, sess
     .set({ revoked_at: now })
     .where('id', '=', sessionId)
     .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now)
+    .where(isLive(now))
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
@@ -176,15 +187,7 @@ export async function deleteDeadSessions(db: Database, userId: number, now: stri
  * logins of one user (lockUserForLogin) so the count cannot change underneath.
  */
 export async function trimLiveSessions(db: Database, userId: number, keep: number, now: string): Promise<number[]> {
-  const live = await db
-    .selectFrom('user_sessions')
-    .select('id')
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now)
-    .orderBy('last_used', 'desc')
-    .orderBy('id', 'desc')
-    .execute();
+  const live = await liveSessionsByRecency(db, userId, now).select('id').execute();
   const evicted = live.slice(Math.max(keep, 0)).map((r) => r.id);
   if (evicted.length > 0) {
     await db.updateTable('user_sessions').set({ revoked_at: now }).where('id', 'in', evicted).execute();
@@ -203,13 +206,7 @@ export interface SessionPublicRow {
 }
 
 export async function listLiveSessions(db: Database, userId: number, now: string): Promise<SessionPublicRow[]> {
-  return db
-    .selectFrom('user_sessions')
+  return liveSessionsByRecency(db, userId, now)
     .select(['id', 'device_id', 'user_agent', 'ip', 'created_at', 'last_used', 'expires_at'])
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now)
-    .orderBy('last_used', 'desc')
-    .orderBy('id', 'desc')
     .execute();
 }
