@@ -6,10 +6,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../../errors.js';
 import { createMailer } from '../../lib/mailer.js';
 import { currentSessionId, currentUser } from '../../plugins/auth.js';
-import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
+import { errorResponses, IdParamsSchema, MessageSchema } from '../../schemas/common.js';
 import { sessionCookies } from './auth.cookies.js';
 import {
-  DetailResponseSchema,
   LoginSchema,
   MessageResponseSchema,
   RegisterResponseSchema,
@@ -167,7 +166,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         security,
         summary: 'Log out of this session',
         description: 'Revokes the current session (its access tokens stop working at once) and clears the cookies.',
-        response: { 200: DetailResponseSchema, ...errorResponses(401, 403) },
+        response: { 200: MessageSchema, ...errorResponses(401, 403) },
       },
     },
     async (request, reply) => {
@@ -186,7 +185,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         security,
         summary: 'Log out of every session',
         description: "Revokes all of the caller's sessions on every device and clears the cookies.",
-        response: { 200: DetailResponseSchema, ...errorResponses(401, 403) },
+        response: { 200: MessageSchema, ...errorResponses(401, 403) },
       },
     },
     async (request, reply) => {

@@ -43,7 +43,6 @@ export const TokenResponseSchema = Type.Object({
   expires_in: Type.Integer({ description: 'Access token lifetime in seconds' }),
 });
 
-export const DetailResponseSchema = Type.Object({ detail: Type.String() });
 
 export const SessionPublicSchema = Type.Object({
   id: IdSchema,
