@@ -43,7 +43,6 @@ export const TokenResponseSchema = Type.Object({
   expires_in: Type.Integer({ description: 'Access token lifetime in seconds' }),
 });
 
-
 export const SessionPublicSchema = Type.Object({
   id: IdSchema,
   device_id: Type.String(),
