@@ -95,6 +95,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(authPlugin);
   await registerDocs(app, config);
 
+  // jobs: the scheduler registers here (after the notifier, before the routes).
   await app.register(systemRoutes);
   await app.register(apiRoutes, { prefix: '/api' });
   return app;

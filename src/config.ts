@@ -42,6 +42,12 @@ export interface Config {
   trustProxy: boolean;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** Whether this process runs the scheduled jobs (deadline warnings, escalation, retention). */
+  jobsEnabled: boolean;
+  jobsIntervalSeconds: number;
+  /** Seconds between WebSocket pings; a socket that missed the previous pong is dropped. */
+  wsHeartbeatSeconds: number;
+  wsMaxSocketsPerUser: number;
 }
 
 export class ConfigError extends Error {
@@ -191,6 +197,10 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     trustProxy: bool('TRUST_PROXY', false),
     bodyLimitBytes: 1024 * 1024,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    jobsEnabled: bool('JOBS_ENABLED', environment !== 'test'),
+    jobsIntervalSeconds: int('JOBS_INTERVAL_SECONDS', 60, 1, 86_400),
+    wsHeartbeatSeconds: int('WS_HEARTBEAT_SECONDS', 30, 1, 3600),
+    wsMaxSocketsPerUser: int('WS_MAX_SOCKETS_PER_USER', 10, 1, 1000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   if (secretKey === undefined) {

@@ -107,6 +107,8 @@ export interface NotificationsTable {
   read: Bool;
   is_delivered: Bool;
   created_at: Timestamp;
+  /** Unique when set: a notification that may exist only once (e.g. one deadline warning per deadline). */
+  dedupe_key: string | null;
 }
 
 export interface ApiAuditLogsTable {

@@ -1,7 +1,9 @@
 // Every migration, in order. Listed explicitly: no directory scanning, so builds and bundles see them.
 import type { Migration } from 'kysely';
 import * as initial from './0001_initial.js';
+import * as notificationDedupe from './0002_notification_dedupe.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_notification_dedupe': notificationDedupe,
 };
