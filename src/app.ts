@@ -12,7 +12,9 @@ import { authPlugin } from './plugins/auth.js';
 import { registerDocs } from './plugins/docs.js';
 import { installErrorHandler } from './plugins/error-handler.js';
 import { installJsonParser } from './plugins/json-body.js';
+import { jobsPlugin } from './plugins/jobs.js';
 import { installRequestContext } from './plugins/request-context.js';
+import { notifierPlugin } from './plugins/notifier.js';
 import { installValidators } from './plugins/validation.js';
 import { ErrorSchema, ValidationErrorSchema } from './schemas/common.js';
 import { apiRoutes } from './routes.js';
@@ -94,8 +96,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(cookie);
   await app.register(authPlugin);
   await registerDocs(app, config);
+  await app.register(notifierPlugin);
 
   // jobs: the scheduler registers here (after the notifier, before the routes).
+  await app.register(jobsPlugin);
   await app.register(systemRoutes);
   await app.register(apiRoutes, { prefix: '/api' });
   return app;

@@ -31,6 +31,8 @@ export interface Config {
   smtpTls: boolean;
   emailFrom: string;
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel: instances sharing a Redis but not a database need their own. */
+  redisKeyPrefix: string;
   rateLimitEnabled: boolean;
   rateLimitPerMinute: number;
   maxSessionsPerUser: number;
@@ -150,6 +152,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
 
   const redisUrl = read('REDIS_URL') ?? null;
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(str('REDIS_KEY_PREFIX', 'ctms'))) {
+    problems.push('REDIS_KEY_PREFIX must be 1-64 letters, digits or :_.-');
+  }
 
   const secretKey = read('SECRET_KEY');
   if (secretKey !== undefined && (secretKey.length < MIN_SECRET_LENGTH || WEAK_SECRETS.has(secretKey.toLowerCase()))) {
@@ -186,6 +191,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     smtpTls: bool('SMTP_TLS', true),
     emailFrom: str('EMAIL_FROM', 'CTMS <noreply@ctms.local>'),
     redisUrl,
+    redisKeyPrefix: str('REDIS_KEY_PREFIX', 'ctms'),
     rateLimitEnabled: bool('RATE_LIMIT_ENABLED', false),
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
     maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', 3, 1, 100),

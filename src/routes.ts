@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
 import { tagsRoutes } from './modules/tags/tags.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
@@ -12,4 +13,5 @@ export async function apiRoutes(app: FastifyInstance): Promise<void> {
   await app.register(tasksRoutes, { prefix: '/tasks' });
   await app.register(tagsRoutes, { prefix: '/tags' });
   await app.register(analyticsRoutes, { prefix: '/analytics' });
+  await app.register(notificationsRoutes, { prefix: '/notifications' });
 }

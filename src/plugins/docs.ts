@@ -4,6 +4,24 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 
+const NOTIFICATIONS_DESCRIPTION = [
+  'Notifications of task assignments, reassignments, status changes, deadline warnings and priority escalations. ',
+  'Never for your own action.\n\n',
+  '**Live socket**: `GET /ws/notifications?token=<access token>` (WebSocket; also with a trailing slash). ',
+  'On connect the server sends up to 50 undelivered notifications, oldest first, and marks them delivered; ',
+  'then every new one as it happens: `{"type":"notification","notification":{…}}` (the same object as the REST ',
+  'routes; at-least-once, so de-duplicate by `id`). Client messages: `{"action":"mark_read","notification_id":n}` ',
+  '→ `{"type":"read_confirmation","notification_id":n}` (or `{"type":"error","detail":"Notification not found",',
+  '"notification_id":n}`); `{"action":"mark_all_read"}` → `{"type":"all_read_confirmation","updated_count":n}`; ',
+  '`{"action":"ping"}` → `{"type":"pong"}`. Anything else (malformed, binary, over 4 KiB, unknown) is ignored; ',
+  'frames over 1 MiB end the connection (1009). The server pings every `WS_HEARTBEAT_SECONDS` and drops peers ',
+  'that do not answer.\n\n',
+  'Close codes: **4001** bad, expired or revoked token, or the session was revoked later (logout, logout-all, ',
+  'password change, deactivation, eviction by the device cap) or the access token expired — refresh and ',
+  'reconnect; **4003** inactive user or unverified e-mail; **4008** more than `WS_MAX_SOCKETS_PER_USER` open ',
+  'sockets; **1001** the server is shutting down — reconnect.',
+].join('');
+
 export async function registerDocs(app: FastifyInstance, config: Config): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -26,6 +44,7 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
         { name: 'tasks', description: 'Tasks, subtasks, history and bulk updates' },
         { name: 'tags', description: 'Task tags' },
         { name: 'analytics', description: 'Task statistics' },
+        { name: 'notifications', description: NOTIFICATIONS_DESCRIPTION },
       ],
     },
     refResolver: {

@@ -133,6 +133,8 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const issued = await login(deps, request.body, client(request, cookies.deviceId(request)));
+      // The login may have evicted a session (device cap) or replaced this device's previous one.
+      app.notifier.sessionsRevoked([issued.userId]);
       cookies.set(reply, issued.refresh.token, issued.deviceId);
       return tokenBody(issued);
     },
@@ -171,6 +173,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       await logout(deps, currentSessionId(request));
+      app.notifier.sessionsRevoked([currentUser(request).id]);
       endSession(request, reply);
       return { detail: 'Logged out successfully' };
     },
@@ -190,6 +193,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       await logoutAll(deps, currentUser(request).id);
+      app.notifier.sessionsRevoked([currentUser(request).id]);
       endSession(request, reply);
       return { detail: 'Logged out from all devices' };
     },
@@ -237,6 +241,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       const user = currentUser(request);
       const revoked = await revokeLiveSessionOfUser(app.db, user.id, request.params.id, app.clock.now().toISOString());
       if (!revoked) throw notFound('Session not found');
+      app.notifier.sessionsRevoked([user.id]);
       if (request.params.id === currentSessionId(request)) endSession(request, reply);
       return reply.status(204).send(null);
     },

@@ -61,6 +61,7 @@ export interface Client {
 }
 
 export interface IssuedSession {
+  userId: number;
   sessionId: number;
   deviceId: string;
   access: IssuedToken;
@@ -219,6 +220,7 @@ export async function login(deps: AuthDeps, input: Login, client: Client): Promi
     deps.log.info({ userId: candidate.id, evictedSessions: outcome.evicted }, 'session limit reached: least recently used sessions revoked');
   }
   return {
+    userId: candidate.id,
     sessionId: outcome.sessionId,
     deviceId,
     refresh: outcome.refresh,
@@ -277,6 +279,7 @@ export async function refreshSession(deps: AuthDeps, presented: string | undefin
     throw outcome.error;
   }
   return {
+    userId: claims.userId,
     sessionId: claims.sessionId,
     deviceId: outcome.deviceId,
     refresh: next,

@@ -210,3 +210,15 @@ export async function listLiveSessions(db: Database, userId: number, now: string
     .select(['id', 'device_id', 'user_agent', 'ip', 'created_at', 'last_used', 'expires_at'])
     .execute();
 }
+
+/** Which of these sessions are live (open sockets re-check theirs with it, many at once). */
+export async function findLiveSessionIds(db: Database, sessionIds: readonly number[], now: string): Promise<Set<number>> {
+  if (sessionIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('user_sessions')
+    .select('id')
+    .where('id', 'in', [...sessionIds])
+    .where(isLive(now))
+    .execute();
+  return new Set(rows.map((row) => row.id));
+}

@@ -25,7 +25,7 @@ export const NotificationPublicSchema = Type.Object(
     is_delivered: Type.Boolean({ description: 'true once pushed to a live socket of the recipient' }),
     created_at: DateTimeSchema,
   },
-  { $id: 'Notification' },
+  { description: 'A notification of the caller' },
 );
 export type NotificationPublic = Static<typeof NotificationPublicSchema>;
 

@@ -110,7 +110,8 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const input = normalizeCreate(request.body);
-      const { result } = await createTask(app.db, currentUser(request), input, app.clock.now());
+      const { result, notifications } = await createTask(app.db, currentUser(request), input, app.clock.now());
+      app.notifier.deliver(notifications);
       return reply.status(201).send(result.task);
     },
   );
@@ -132,7 +133,8 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
       onRequest: app.requireUser,
     },
     async (request) => {
-      const { result } = await bulkUpdateStatus(app.db, currentUser(request), request.body, app.clock.now());
+      const { result, notifications } = await bulkUpdateStatus(app.db, currentUser(request), request.body, app.clock.now());
+      app.notifier.deliver(notifications);
       const n = result.updatedCount;
       return { updated_count: n, detail: `${n} tasks updated successfully.` };
     },
@@ -178,7 +180,8 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const input = normalizeUpdate(request.body);
-      const { result } = await updateTask(app.db, currentUser(request), request.params.id, input, app.clock.now());
+      const { result, notifications } = await updateTask(app.db, currentUser(request), request.params.id, input, app.clock.now());
+      app.notifier.deliver(notifications);
       return result.task;
     },
   );

@@ -1,8 +1,9 @@
 // The one place where tasks change: create, update, delete and bulk status updates. Each function
 // loads, authorizes (tasks.policy) and writes inside one transaction, records history, and returns
-// the ids it touched plus a list of events computed in that transaction. Callers act on the events
-// only after the commit (notifications plug in there); an event whose recipient is the actor is
-// still reported — deciding not to notify someone of their own action is the notifier's job.
+// the ids it touched plus a list of events computed in that transaction. The notifications those
+// events call for are written in the same transaction and returned, so the caller pushes them to
+// sockets only after the commit; an event whose recipient is the actor is still reported, but
+// produces no notification.
 //
 // History shape: "created" (to_status = the initial status); a PATCH writes at most one row —
 // "status_changed" (from/to set) when the status changed, else "updated" — whose `changes` lists
@@ -13,6 +14,9 @@ import { lockRows, lockTaskHierarchy } from '../../db/locks.js';
 import type { TaskPriority, TaskStatus } from '../../db/schema.js';
 import { AppError, invalid, notFound } from '../../errors.js';
 import { parseId, parseIds } from '../../lib/ids.js';
+import { insertNotifications } from '../notifications/notifications.repository.js';
+import type { NotificationPublic } from '../notifications/notifications.schemas.js';
+import { notificationsForTaskEvents } from '../notifications/task-notifications.js';
 import { insertHistory, type NewHistoryEntry } from './history.repository.js';
 import { formatHours, formatTimestamp, parseDateTime, parseHours } from './task-input.js';
 import {
@@ -58,6 +62,14 @@ export type TaskEvent =
 export interface TaskChangeResult<T> {
   result: T;
   events: TaskEvent[];
+  /** Written in the change's transaction; push them only once it has committed. */
+  notifications: NotificationPublic[];
+}
+
+/** Records the notifications the events call for, in the change's transaction. */
+async function withNotifications<T>(trx: Database, result: T, events: TaskEvent[], timestamp: string): Promise<TaskChangeResult<T>> {
+  const notifications = await insertNotifications(trx, notificationsForTaskEvents(events), timestamp);
+  return { result, events, notifications };
 }
 
 export const ASSIGNEE_NOT_FOUND = 'Assigned user not found';
@@ -203,7 +215,7 @@ export async function createTask(
     const events: TaskEvent[] = [
       { type: 'assigned', taskId, taskTitle: input.title, userId: assignedTo, actorId: actor.id },
     ];
-    return { result: { taskId, task: await committedView(trx, taskId) }, events };
+    return withNotifications(trx, { taskId, task: await committedView(trx, taskId) }, events, timestamp);
   });
 }
 
@@ -279,7 +291,7 @@ export async function updateTask(
       }
     }
 
-    if (changed.length === 0) return { result: { taskId, changed, task: await committedView(trx, taskId) }, events: [] };
+    if (changed.length === 0) return { result: { taskId, changed, task: await committedView(trx, taskId) }, events: [], notifications: [] };
 
     await updateTaskRow(trx, task.id, { ...changes, updated_at: timestamp });
     const statusChanged = changes.status !== undefined;
@@ -316,7 +328,7 @@ export async function updateTask(
         to: changes.status,
       });
     }
-    return { result: { taskId, changed, task: await committedView(trx, taskId) }, events };
+    return withNotifications(trx, { taskId, changed, task: await committedView(trx, taskId) }, events, timestamp);
   });
 }
 
@@ -327,7 +339,7 @@ export async function deleteTask(db: Database, actor: Actor, taskId: number, now
     if (!task || !canSeeTask(actor, task)) throw notFound(TASK_NOT_FOUND);
     enforce(checkModifyTask(actor, task, now));
     await deleteTaskRow(trx, task.id, now.toISOString());
-    return { result: null, events: [] };
+    return { result: null, events: [], notifications: [] };
   });
 }
 
@@ -379,6 +391,6 @@ export async function bulkUpdateStatus(
       from: t.status,
       to: input.status,
     }));
-    return { result: { updatedCount: ids.length }, events };
+    return withNotifications(trx, { updatedCount: ids.length }, events, timestamp);
   });
 }

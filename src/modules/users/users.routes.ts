@@ -49,6 +49,8 @@ export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const updated = await updateOwnProfile(deps, currentUser(request), currentSessionId(request), request.body);
+      // A password change revoked the user's other sessions.
+      if (request.body.new_password !== undefined) app.notifier.sessionsRevoked([updated.id]);
       return toUserPublic(updated);
     },
   );
@@ -111,6 +113,8 @@ export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const updated = await updateUserAsManager(deps, currentUser(request), request.params.id, request.body);
+      // Deactivation revoked every session of the user.
+      if (request.body.is_active === false) app.notifier.sessionsRevoked([updated.id]);
       return toUserPublic(updated);
     },
   );

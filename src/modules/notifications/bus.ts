@@ -1,0 +1,102 @@
+// The bus that carries after-commit events between instances: new notifications, and "this user's
+// sessions were revoked". Without Redis it is a no-op (one instance: the local hub is all there is);
+// with REDIS_URL it is Redis pub/sub. Every message names its origin so an instance ignores its own
+// echo (it already delivered locally). A Redis outage is logged once and never reaches the caller:
+// publishing fails fast while disconnected, and the subscriber reports each reconnection so the
+// instance can replay what its sockets missed.
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { Redis } from 'ioredis';
+import type { NotificationPublic } from './notifications.schemas.js';
+
+export type BusEvent =
+  | { kind: 'notifications'; notifications: NotificationPublic[] }
+  | { kind: 'sessions_revoked'; userIds: number[] };
+
+export interface BusHandlers {
+  /** An event published by another instance. */
+  onEvent(event: BusEvent): void;
+  /** The bus came back after an outage: events published meanwhile were lost. */
+  onReconnect(): void;
+}
+
+export interface MessageBus {
+  readonly kind: 'local' | 'redis';
+  publish(event: BusEvent): void;
+  /** Whether events reach other instances right now. */
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+export const localBus = (): MessageBus => ({
+  kind: 'local',
+  publish: () => undefined,
+  healthy: () => true,
+  close: async () => undefined,
+});
+
+interface Envelope {
+  origin: string;
+  event: BusEvent;
+}
+
+export function redisBus(url: string, channel: string, handlers: BusHandlers, log: FastifyBaseLogger): MessageBus {
+  const origin = randomUUID();
+  const options = {
+    // Never queue commands while disconnected: a publish during an outage fails at once instead of
+    // piling up in memory (the notifications are in the database; sockets replay them).
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+    lazyConnect: false,
+  };
+  const publisher = new Redis(url, options);
+  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
+  let down = false;
+  let everReady = false;
+
+  const reportDown = (error: unknown) => {
+    if (down) return;
+    down = true;
+    log.warn({ err: error instanceof Error ? error.message : String(error) }, 'Redis unavailable: live notifications reach only sockets on this instance until it returns');
+  };
+  publisher.on('error', reportDown);
+  subscriber.on('error', reportDown);
+  subscriber.on('close', () => everReady && reportDown(new Error('connection closed')));
+  subscriber.on('ready', () => {
+    const recovering = everReady;
+    everReady = true;
+    if (down) log.info('Redis is back: cross-instance notifications resumed');
+    down = false;
+    if (recovering) handlers.onReconnect();
+  });
+  subscriber.subscribe(channel).catch(reportDown);
+  subscriber.on('message', (_channel: string, raw: string) => {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(raw) as Envelope;
+    } catch {
+      return;
+    }
+    if (envelope.origin === origin || typeof envelope.event !== 'object' || envelope.event === null) return;
+    try {
+      handlers.onEvent(envelope.event);
+    } catch (error) {
+      log.error({ err: error }, 'failed to handle a bus event');
+    }
+  });
+
+  return {
+    kind: 'redis',
+    publish(event) {
+      if (publisher.status !== 'ready') return reportDown(new Error(`Redis connection is ${publisher.status}`));
+      publisher.publish(channel, JSON.stringify({ origin, event } satisfies Envelope)).catch(reportDown);
+    },
+    healthy: () => !down && publisher.status === 'ready' && subscriber.status === 'ready',
+    async close() {
+      await Promise.allSettled([subscriber.quit(), publisher.quit()]);
+      subscriber.disconnect();
+      publisher.disconnect();
+    },
+  };
+}

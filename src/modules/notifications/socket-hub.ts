@@ -1,0 +1,199 @@
+// The open notification sockets of this instance, by user. It pushes notifications to them, keeps
+// them honest (a heartbeat drops dead peers; a socket whose session was revoked or whose access
+// token expired is closed with 4001) and caps how many one user may hold.
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Database } from '../../db/database.js';
+import type { Clock } from '../../lib/clock.js';
+import { findLiveSessionIds } from '../auth/sessions.repository.js';
+import { claimUndelivered, markDelivered } from './notifications.repository.js';
+import type { NotificationPublic } from './notifications.schemas.js';
+
+/** Close codes of the notification socket (4000–4999 are the application's). */
+export const CLOSE = {
+  goingAway: 1001,
+  /** Bad, expired or revoked token, or the socket's session was revoked. */
+  unauthorized: 4001,
+  /** Authenticated, but inactive or unverified. */
+  forbidden: 4003,
+  /** The user already holds WS_MAX_SOCKETS_PER_USER sockets. */
+  tooManySockets: 4008,
+} as const;
+
+/** How many undelivered notifications a socket receives when it connects. */
+export const BACKLOG_LIMIT = 50;
+/** A peer that lets this much pile up unread is too slow to keep. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const SESSION_CHECK_CHUNK = 500;
+
+export interface SocketClient {
+  socket: WebSocket;
+  userId: number;
+  sessionId: number;
+  /** The access token's `exp`, in seconds. */
+  tokenExpiresAt: number;
+  alive: boolean;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+export interface SocketHubOptions {
+  db: Database;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  heartbeatSeconds: number;
+  maxSocketsPerUser: number;
+}
+
+export const notificationMessage = (notification: NotificationPublic) => JSON.stringify({ type: 'notification', notification });
+
+export class SocketHub {
+  private readonly byUser = new Map<number, Set<SocketClient>>();
+  private readonly timer: NodeJS.Timeout;
+  private sweeping = false;
+
+  constructor(private readonly options: SocketHubOptions) {
+    this.timer = setInterval(() => void this.sweep(), options.heartbeatSeconds * 1000);
+    this.timer.unref();
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const clients of this.byUser.values()) n += clients.size;
+    return n;
+  }
+
+  /** Adds the socket unless its user is at the cap; false when refused. */
+  add(client: SocketClient): boolean {
+    const clients = this.byUser.get(client.userId) ?? new Set<SocketClient>();
+    if (clients.size >= this.options.maxSocketsPerUser) return false;
+    clients.add(client);
+    this.byUser.set(client.userId, clients);
+    client.socket.on('pong', () => {
+      client.alive = true;
+    });
+    const untilExpiry = client.tokenExpiresAt * 1000 - this.options.clock.now().getTime();
+    client.expiryTimer = setTimeout(() => this.closeClient(client, CLOSE.unauthorized, 'Token has expired'), Math.min(Math.max(untilExpiry, 0), 2 ** 31 - 1));
+    client.expiryTimer.unref();
+    return true;
+  }
+
+  remove(client: SocketClient): void {
+    clearTimeout(client.expiryTimer);
+    const clients = this.byUser.get(client.userId);
+    if (!clients) return;
+    clients.delete(client);
+    if (clients.size === 0) this.byUser.delete(client.userId);
+  }
+
+  /** Sends the user's undelivered backlog (oldest first, at most 50) to one socket. */
+  async sendBacklog(client: SocketClient): Promise<void> {
+    const backlog = await claimUndelivered(this.options.db, client.userId, BACKLOG_LIMIT);
+    for (const notification of backlog) this.send(client, notificationMessage(notification));
+  }
+
+  /** Pushes committed notifications to their recipients' sockets here; marks the reached ones delivered. */
+  push(notifications: readonly NotificationPublic[]): void {
+    const delivered: number[] = [];
+    for (const notification of notifications) {
+      const clients = this.byUser.get(notification.user_id);
+      if (!clients) continue;
+      const message = notificationMessage({ ...notification, is_delivered: true });
+      let reached = false;
+      for (const client of clients) reached = this.send(client, message) || reached;
+      if (reached) delivered.push(notification.id);
+    }
+    if (delivered.length > 0) {
+      markDelivered(this.options.db, delivered).catch((error: unknown) =>
+        this.options.log.error({ err: error }, 'could not mark pushed notifications delivered'),
+      );
+    }
+  }
+
+  /** After an outage of the bus: every connected user gets what was committed but not pushed meanwhile. */
+  async replayBacklogs(): Promise<void> {
+    for (const [userId, clients] of this.byUser) {
+      const backlog = await claimUndelivered(this.options.db, userId, BACKLOG_LIMIT);
+      for (const notification of backlog) {
+        const message = notificationMessage(notification);
+        for (const client of clients) this.send(client, message);
+      }
+    }
+  }
+
+  /** Closes the sockets of these users whose sessions are no longer live. */
+  async recheckUsers(userIds: readonly number[]): Promise<void> {
+    const clients = userIds.flatMap((id) => [...(this.byUser.get(id) ?? [])]);
+    await this.closeDeadSessions(clients);
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const clients of this.byUser.values()) {
+      for (const client of clients) {
+        clearTimeout(client.expiryTimer);
+        client.socket.close(code, reason);
+      }
+    }
+    this.byUser.clear();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One heartbeat: drop peers that never answered the last ping, expire tokens, re-check sessions. */
+  async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const nowSeconds = this.options.clock.now().getTime() / 1000;
+      const all = [...this.byUser.values()].flatMap((clients) => [...clients]);
+      for (const client of all) {
+        if (!client.alive) {
+          client.socket.terminate();
+          this.remove(client);
+        } else if (client.tokenExpiresAt <= nowSeconds) {
+          this.closeClient(client, CLOSE.unauthorized, 'Token has expired');
+        } else {
+          client.alive = false;
+          client.socket.ping();
+        }
+      }
+      await this.closeDeadSessions([...this.byUser.values()].flatMap((clients) => [...clients]));
+    } catch (error) {
+      this.options.log.error({ err: error }, 'notification socket sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private async closeDeadSessions(clients: SocketClient[]): Promise<void> {
+    if (clients.length === 0) return;
+    const now = this.options.clock.now().toISOString();
+    const sessionIds = [...new Set(clients.map((c) => c.sessionId))];
+    const live = new Set<number>();
+    for (let i = 0; i < sessionIds.length; i += SESSION_CHECK_CHUNK) {
+      for (const id of await findLiveSessionIds(this.options.db, sessionIds.slice(i, i + SESSION_CHECK_CHUNK), now)) live.add(id);
+    }
+    for (const client of clients) {
+      if (!live.has(client.sessionId)) this.closeClient(client, CLOSE.unauthorized, 'Session has been revoked');
+    }
+  }
+
+  private closeClient(client: SocketClient, code: number, reason: string): void {
+    this.remove(client);
+    client.socket.close(code, reason);
+  }
+
+  /** Sends unless the socket is closing or its peer is too slow (then it is dropped); true when sent. */
+  private send(client: SocketClient, message: string): boolean {
+    if (client.socket.readyState !== client.socket.OPEN) return false;
+    if (client.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.options.log.warn({ userId: client.userId }, 'dropping a notification socket that does not read');
+      client.socket.terminate();
+      this.remove(client);
+      return false;
+    }
+    client.socket.send(message);
+    return true;
+  }
+}
