@@ -15,6 +15,7 @@ import { installJsonParser } from './plugins/json-body.js';
 import { jobsPlugin } from './plugins/jobs.js';
 import { installRequestContext } from './plugins/request-context.js';
 import { notifierPlugin } from './plugins/notifier.js';
+import { securityHeaderOptions, unroutedErrorHandlers } from './plugins/unrouted-errors.js';
 import { installValidators } from './plugins/validation.js';
 import { ErrorSchema, ValidationErrorSchema } from './schemas/common.js';
 import { apiRoutes } from './routes.js';
@@ -58,6 +59,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Requests that fail before routing still answer like every other response.
+    ...unroutedErrorHandlers(config),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
@@ -77,11 +80,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.addSchema(ErrorSchema);
   app.addSchema(ValidationErrorSchema);
 
-  await app.register(helmet, {
-    // The API serves JSON; /docs brings its own CSP (swagger-ui staticCSP).
-    contentSecurityPolicy: false,
-    hsts: config.environment === 'production',
-  });
+  await app.register(helmet, securityHeaderOptions(config));
   await app.register(cors, {
     origin: (origin, callback) => {
       if (!origin) return callback(null, false);

@@ -1,6 +1,7 @@
 // The one place errors become responses: typed AppErrors map to their status and string `detail`,
 // schema failures to 422 with an `errors` list, framework 4xx errors keep their status with a clear
 // message, and anything else is a logged 500 whose body never carries internals.
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isConcurrencyConflict } from '../db/database.js';
 import { AppError, ValidationFailure } from '../errors.js';
@@ -27,6 +28,7 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Request body size did not match Content-Length',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'Request body is empty',
   FST_ERR_BAD_URL: 'Malformed URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI too long: a path segment exceeds the maximum length',
   FST_ERR_ASYNC_CONSTRAINT: 'Bad request',
 };
 
@@ -61,41 +63,45 @@ export function summarize(items: ValidationItem[]): string {
   return `Validation error: ${where}: ${first.msg}${more}`;
 }
 
+/** Sends the response for `error`: the application's error handler, also used for unrouted requests. */
+export function sendError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof ValidationFailure) {
+    const items = [{ loc: error.loc, msg: error.detail, type: error.type }];
+    return reply.status(422).send({ detail: summarize(items), errors: items });
+  }
+  if (error instanceof AppError) {
+    for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+    return reply.status(error.statusCode).send({ detail: error.detail });
+  }
+  if (error.validation) {
+    // Ajv's `oneOf`/`anyOf` companions repeat the real cause; keep the specific messages.
+    const raw = error.validation as AjvError[];
+    const specific = raw.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+    const context = LOCATION_NAMES[error.validationContext ?? 'body'] ?? 'body';
+    const items = validationItems(specific.length > 0 ? uniqueByPath(specific) : raw, context);
+    return reply.status(422).send({ detail: summarize(items), errors: items });
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error instanceof SyntaxError && error.statusCode === 400)) {
+    const items = [{ loc: ['body'], msg: 'Malformed JSON body', type: 'json_invalid' }];
+    return reply.status(422).send({ detail: 'Malformed JSON body', errors: items });
+  }
+  if (isConcurrencyConflict(error)) {
+    // Modules check and lock what they touch; this is the net for a race they did not foresee.
+    request.log.warn({ err: error }, 'request lost a race with a concurrent change');
+    return reply.status(409).send({ detail: 'The request conflicted with a concurrent change; please retry' });
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    // Fastify's own messages may echo the request (the URL, a header): never sent as they are.
+    const detail = FRAMEWORK_MESSAGES[error.code] ?? ((error.code?.startsWith('FST_') ? STATUS_CODES[status] : error.message) || 'Bad request');
+    return reply.status(status).send({ detail });
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply.status(500).send({ detail: 'Internal server error' });
+}
+
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    if (error instanceof ValidationFailure) {
-      const items = [{ loc: error.loc, msg: error.detail, type: error.type }];
-      return reply.status(422).send({ detail: summarize(items), errors: items });
-    }
-    if (error instanceof AppError) {
-      for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-      return reply.status(error.statusCode).send({ detail: error.detail });
-    }
-    if (error.validation) {
-      // Ajv's `oneOf`/`anyOf` companions repeat the real cause; keep the specific messages.
-      const raw = error.validation as AjvError[];
-      const specific = raw.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
-      const context = LOCATION_NAMES[error.validationContext ?? 'body'] ?? 'body';
-      const items = validationItems(specific.length > 0 ? uniqueByPath(specific) : raw, context);
-      return reply.status(422).send({ detail: summarize(items), errors: items });
-    }
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error instanceof SyntaxError && error.statusCode === 400)) {
-      const items = [{ loc: ['body'], msg: 'Malformed JSON body', type: 'json_invalid' }];
-      return reply.status(422).send({ detail: 'Malformed JSON body', errors: items });
-    }
-    if (isConcurrencyConflict(error)) {
-      // Modules check and lock what they touch; this is the net for a race they did not foresee.
-      request.log.warn({ err: error }, 'request lost a race with a concurrent change');
-      return reply.status(409).send({ detail: 'The request conflicted with a concurrent change; please retry' });
-    }
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      const detail = FRAMEWORK_MESSAGES[error.code] ?? (error.message || 'Bad request');
-      return reply.status(status).send({ detail });
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    return reply.status(500).send({ detail: 'Internal server error' });
-  });
+  app.setErrorHandler(sendError);
 
   // A known path with another method is a 405 with an Allow header, as FastAPI answers.
   const routes: { method: string; pattern: RegExp }[] = [];
