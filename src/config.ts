@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { isValidTimeZone } from './lib/timezone.js';
+import { normalizeTimeZone } from './lib/timezone.js';
 
 export type Environment = 'development' | 'production' | 'test';
 export type EmailBackend = 'console' | 'smtp';
@@ -137,8 +137,10 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     problems.push('SMTP_HOST is required when EMAIL_BACKEND=smtp');
   }
 
-  const defaultTimezone = str('DEFAULT_TIMEZONE', 'UTC');
-  if (!isValidTimeZone(defaultTimezone)) problems.push(`DEFAULT_TIMEZONE is not a known IANA time zone ("${defaultTimezone}")`);
+  const typedTimezone = str('DEFAULT_TIMEZONE', 'UTC');
+  // Stored for new users as it is: in its official spelling.
+  const defaultTimezone = normalizeTimeZone(typedTimezone);
+  if (defaultTimezone === undefined) problems.push(`DEFAULT_TIMEZONE is not a known IANA time zone ("${typedTimezone}")`);
 
   const allowedOrigins = str('ALLOWED_ORIGINS', 'http://localhost:3000,http://localhost:5173')
     .split(',')
@@ -197,7 +199,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', 3, 1, 100),
     logLevel,
     bcryptRounds: int('BCRYPT_ROUNDS', 12, 4, 15),
-    defaultTimezone,
+    defaultTimezone: defaultTimezone ?? 'UTC',
     verificationTokenExpireHours: int('VERIFICATION_TOKEN_EXPIRE_HOURS', 24, 1, 24 * 30),
     auditRetentionDays: int('AUDIT_RETENTION_DAYS', 90, 1, 3650),
     trustProxy: bool('TRUST_PROXY', false),

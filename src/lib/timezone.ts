@@ -1,5 +1,10 @@
-// IANA time-zone helpers. Intl.supportedValuesOf omits aliases and many valid names, so a zone is
-// valid when Intl.DateTimeFormat accepts it.
+// IANA time-zone helpers. A user's zone is stored in its official IANA spelling, since other
+// consumers (Python's zoneinfo, browsers, the original service) read only that: a name is accepted
+// when the tz database knows it (a zone or an alias: Intl.supportedValuesOf omits the aliases and
+// names some zones by older spellings) and this runtime can compute with it; ICU's own extras
+// (SystemV/AST4 …) and names in other letter cases than the official one are not kept as typed.
+import { IANA_TIME_ZONES } from './time-zones.js';
+
 const cache = new Map<string, boolean>();
 
 export function isValidTimeZone(name: string): boolean {
@@ -17,17 +22,17 @@ export function isValidTimeZone(name: string): boolean {
   return valid;
 }
 
-let canonicalCase: Map<string, string> | undefined;
+let officialSpelling: Map<string, string> | undefined;
 
 /**
- * The zone name to store: the accepted spelling of a name typed in another case ("asia/tokyo" →
- * "Asia/Tokyo"), since other consumers (Python's zoneinfo, browsers) are case-sensitive; the name
- * as given otherwise; undefined when it is not a zone at all.
+ * The zone name to store: the official IANA spelling of a zone or alias typed in any letter case
+ * ("asia/kolkata" → "Asia/Kolkata", "us/eastern" → "US/Eastern"); undefined for anything else.
  */
 export function normalizeTimeZone(name: string): string | undefined {
-  if (!isValidTimeZone(name)) return undefined;
-  canonicalCase ??= new Map(['UTC', ...Intl.supportedValuesOf('timeZone')].map((zone) => [zone.toLowerCase(), zone]));
-  return canonicalCase.get(name.toLowerCase()) ?? name;
+  if (typeof name !== 'string') return undefined;
+  officialSpelling ??= new Map([...IANA_TIME_ZONES, ...Intl.supportedValuesOf('timeZone')].map((zone) => [zone.toLowerCase(), zone]));
+  const official = officialSpelling.get(name.toLowerCase());
+  return official !== undefined && isValidTimeZone(official) ? official : undefined;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -72,7 +72,13 @@ describe('POST /api/auth/register', () => {
     ['asia/tokyo', 'Asia/Tokyo'],
     ['EUROPE/PARIS', 'Europe/Paris'],
     ['utc', 'UTC'],
-  ])('stores the time zone %s in its accepted spelling %s', async (typed, stored) => {
+    ['asia/kolkata', 'Asia/Kolkata'],
+    ['ASIA/CALCUTTA', 'Asia/Calcutta'],
+    ['etc/gmt-8', 'Etc/GMT-8'],
+    ['us/eastern', 'US/Eastern'],
+    ['america/argentina/buenos_aires', 'America/Argentina/Buenos_Aires'],
+    ['europe/kyiv', 'Europe/Kyiv'],
+  ])('stores the time zone %s in its official IANA spelling %s', async (typed, stored) => {
     const body = { ...fresh(), timezone: typed };
     expect((await register(t, body)).statusCode).toBe(201);
     const row = await t.db.selectFrom('users').select('timezone').where('username', '=', body.username).executeTakeFirstOrThrow();
@@ -135,6 +141,8 @@ describe('POST /api/auth/register', () => {
     ['a password of 101 characters', { password: long(101) }, 'password'],
     ['a password that is a number', { password: 1234567890 }, 'password'],
     ['an unknown time zone', { timezone: 'Mars/Olympus_Mons' }, 'timezone'],
+    ['a zone ICU knows but IANA does not (SystemV/AST4)', { timezone: 'SystemV/AST4' }, 'timezone'],
+    ['a zone ICU knows but IANA does not (systemv/est5edt)', { timezone: 'systemv/est5edt' }, 'timezone'],
     ['a time zone that is a number', { timezone: 5 }, 'timezone'],
     ['an empty time zone', { timezone: '' }, 'timezone'],
     ['a missing password', { password: undefined }, 'password'],

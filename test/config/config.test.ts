@@ -139,6 +139,12 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(3);
   });
 
+  it('keeps DEFAULT_TIMEZONE in its official IANA spelling and refuses names outside the tz database', () => {
+    expect(loadConfig({ DEFAULT_TIMEZONE: 'asia/kolkata' }, { dataDir: null }).defaultTimezone).toBe('Asia/Kolkata');
+    expect(loadConfig({ DEFAULT_TIMEZONE: 'us/eastern' }, { dataDir: null }).defaultTimezone).toBe('US/Eastern');
+    expect(problemsOf({ DEFAULT_TIMEZONE: 'SystemV/AST4' })).toEqual([expect.stringContaining('DEFAULT_TIMEZONE')]);
+  });
+
   it('reads .env under the real environment, which wins', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctms-env-'));
     const file = join(dir, '.env');

@@ -91,6 +91,19 @@ describe('PATCH /api/auth/users/me', () => {
     }
   });
 
+  it.each([
+    ['asia/kolkata', 'Asia/Kolkata'],
+    ['etc/gmt-8', 'Etc/GMT-8'],
+    ['us/eastern', 'US/Eastern'],
+  ])('stores the timezone %s in its official IANA spelling %s', async (typed, stored) => {
+    const { user, headers } = await createUserWithSession(t.app, { role: 'manager' });
+    const res = await patch(headers, { timezone: typed });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().timezone).toBe(stored);
+    const row = await t.db.selectFrom('users').select('timezone').where('id', '=', user.id).executeTakeFirstOrThrow();
+    expect(row.timezone).toBe(stored);
+  });
+
   it('answers 403 when a developer changes their timezone, and changes nothing', async () => {
     const { headers } = await createUserWithSession(t.app, { role: 'developer', timezone: 'UTC' });
     const before = await authSnapshot(t.db);
@@ -160,6 +173,7 @@ describe('PATCH /api/auth/users/me', () => {
     ['an invalid e-mail', { email: 'not-an-address' }, 'email'],
     ['a numeric e-mail', { email: 5 }, 'email'],
     ['an unknown timezone', { timezone: 'Nowhere/Special' }, 'timezone'],
+    ['a SystemV timezone', { timezone: 'SystemV/AST4' }, 'timezone'],
     ['a numeric timezone', { timezone: 3 }, 'timezone'],
     ['a null timezone', { timezone: null }, 'timezone'],
   ])('answers 422 for %s and changes nothing', async (_label, payload, field) => {

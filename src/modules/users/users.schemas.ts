@@ -13,7 +13,7 @@ export const PasswordSchema = Type.String({ minLength: 8, maxLength: 100, descri
 export const TimezoneSchema = Type.String({
   minLength: 1,
   maxLength: 64,
-  description: 'IANA time-zone name or alias (UTC, Asia/Kolkata, Etc/GMT+5, US/Pacific …)',
+  description: 'IANA time-zone name or alias (UTC, Asia/Kolkata, Etc/GMT+5, US/Pacific …) in any letter case; stored in its official spelling',
 });
 
 export const UserPublicSchema = Type.Object(
