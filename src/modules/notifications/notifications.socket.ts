@@ -78,7 +78,7 @@ export function notificationSocketHandler(app: FastifyInstance, hub: SocketHub) 
           return;
         }
         client = candidate;
-        await hub.sendBacklog(candidate);
+        if (await hub.confirm(candidate)) await hub.sendBacklog(candidate);
       } catch (error) {
         if (error instanceof AppError) {
           socket.close(error.statusCode === 403 ? CLOSE.forbidden : CLOSE.unauthorized, error.detail.slice(0, 120));

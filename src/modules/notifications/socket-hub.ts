@@ -120,6 +120,15 @@ export class SocketHub {
     }
   }
 
+  /**
+   * Re-checks a socket's session right after it joined: a revocation that committed between the
+   * socket's authentication and its joining found nothing to close, so this catches it.
+   */
+  async confirm(client: SocketClient): Promise<boolean> {
+    await this.closeDeadSessions([client]);
+    return this.byUser.get(client.userId)?.has(client) ?? false;
+  }
+
   /** Closes the sockets of these users whose sessions are no longer live. */
   async recheckUsers(userIds: readonly number[]): Promise<void> {
     const clients = userIds.flatMap((id) => [...(this.byUser.get(id) ?? [])]);
