@@ -8,6 +8,8 @@ const isPostgres = (trx: Database) => trx.getExecutor().adapter instanceof Postg
 
 /** Lock keys, one per invariant. */
 const TASK_HIERARCHY_LOCK = 0x7461736b; // "task"
+/** The class of the scheduled jobs' locks; the second key names the job. */
+const JOB_LOCK_CLASS = 0x6a6f6273; // "jobs"
 
 /**
  * Serializes changes of task parents, so two concurrent moves (A under B, B under A) cannot each
@@ -44,4 +46,29 @@ export async function lockRows(
   const clause = isPostgres(trx) ? sql.raw(LOCK_CLAUSES[mode]) : sql``;
   const { rows } = await sql<{ id: number }>`select id from ${sql.table(table)} where id in (${sql.join([...ids])}) order by id ${clause}`.execute(trx);
   return new Set(rows.map((row) => Number(row.id)));
+}
+
+export type JobLockResult<T> = { acquired: true; value: T } | { acquired: false };
+
+/**
+ * Runs `work` in a transaction that holds the lock of job `name`, so that with several instances a
+ * job runs on one of them at a time. On PostgreSQL the lock is an advisory lock released at commit;
+ * when another instance holds it, nothing runs (`acquired: false`) — that run is doing the work.
+ * SQLite takes no lock: its write transactions already run one at a time.
+ */
+export async function withJobLock<T>(db: Database, name: string, work: (trx: Database) => Promise<T>): Promise<JobLockResult<T>> {
+  return db.transaction().execute(async (trx): Promise<JobLockResult<T>> => {
+    if (isPostgres(trx)) {
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${JOB_LOCK_CLASS}, ${jobLockKey(name)}) as locked`.execute(trx);
+      if (rows[0]?.locked !== true) return { acquired: false };
+    }
+    return { acquired: true, value: await work(trx) };
+  });
+}
+
+/** A stable 32-bit key for a job name (FNV-1a), the same on every instance. */
+function jobLockKey(name: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(name, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193);
+  return hash | 0;
 }

@@ -1,6 +1,6 @@
 // Retention: deletes rows that have outlived their use — expired or long-revoked sessions, expired or
 // used verification tokens, audit rows older than AUDIT_RETENTION_DAYS, and read notifications older
-// than the notification retention. Run by `ctms cleanup` (and, later, on a schedule).
+// than the notification retention. Run by `ctms cleanup`, `ctms jobs run` and the scheduler (runner.ts).
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 
@@ -42,4 +42,12 @@ export async function runRetention(db: Database, config: Config, now: Date): Pro
     auditLogs: Number(auditLogs.numDeletedRows),
     notifications: Number(notifications.numDeletedRows),
   };
+}
+
+/** "2 sessions, 0 verification tokens, 1 audit rows, 0 read notifications" (for the command line). */
+export function describeRetention(removed: RetentionResult): string {
+  return (
+    `${removed.sessions} sessions, ${removed.verificationTokens} verification tokens, ` +
+    `${removed.auditLogs} audit rows, ${removed.notifications} read notifications`
+  );
 }

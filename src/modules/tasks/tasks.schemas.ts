@@ -189,7 +189,11 @@ export const BulkUpdateResultSchema = Type.Object({
 export const TaskHistoryEntrySchema = Type.Object({
   id: Type.Integer(),
   task_id: Type.Integer(),
-  action: Type.String({ description: '"created", "status_changed", "updated" or "bulk_update"' }),
+  action: Type.String({
+    description:
+      '"created", "status_changed", "updated", "bulk_update", or "priority_escalated" (the scheduled escalation ' +
+      'raised the priority one step as the deadline came within 24 hours; user_id is null)',
+  }),
   from_status: Type.Union([TaskStatusSchema, Type.Null()]),
   to_status: Type.Union([TaskStatusSchema, Type.Null()]),
   changes: Type.Union([Type.Array(Type.String()), Type.Null()], {
