@@ -5,7 +5,8 @@ import { ConfigError, loadConfig, readEnvironment, type Config } from './config.
 import { createDatabase, isUniqueViolation, type DatabaseHandle } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import type { Role } from './db/schema.js';
-import { runRetention } from './jobs/retention.js';
+import { describeRetention, runRetention } from './jobs/retention.js';
+import { isJobName, JOB_NAMES, runJobs, type JobName } from './jobs/runner.js';
 import { systemClock } from './lib/clock.js';
 import { hashPassword } from './lib/hash.js';
 import { normalizeTimeZone } from './lib/timezone.js';
@@ -28,6 +29,8 @@ Commands:
   seed-demo                                 create a demo team with tags, tasks and subtasks; print the logins
   cleanup                                   delete expired sessions and verification tokens, old audit
                                             rows and old read notifications
+  jobs run [JOB ...]                        run the scheduled jobs once (all, or the named ones:
+                                            ${JOB_NAMES.join(', ')}); one line per job
   help                                      show this message`;
 
 type Output = (line: string) => void;
@@ -122,10 +125,22 @@ const commands: Record<string, Command> = {
   async cleanup(_args, { config, database, out }) {
     await migrateToLatest(database.db);
     const removed = await runRetention(database.db, config, new Date());
-    out(
-      `Removed ${removed.sessions} sessions, ${removed.verificationTokens} verification tokens, ` +
-        `${removed.auditLogs} audit rows, ${removed.notifications} read notifications.`,
-    );
+    out(`Removed ${describeRetention(removed)}.`);
+  },
+
+  async jobs(args, { config, database, out }) {
+    const [action, ...names] = args;
+    if (action !== 'run') throw new CliError('Usage: ctms jobs run [JOB ...]');
+    const unknown = names.filter((name) => !isJobName(name));
+    if (unknown.length > 0) throw new CliError(`Unknown job: ${unknown.join(', ')} (jobs: ${JOB_NAMES.join(', ')})`);
+    await migrateToLatest(database.db);
+    // No notifier in this process: the new notifications wait, undelivered, for the recipients' next socket.
+    const quiet = { debug: () => undefined, error: () => undefined };
+    const which = names.length > 0 ? (names as JobName[]) : JOB_NAMES;
+    const outcomes = await runJobs({ db: database.db, config, log: quiet, deliver: () => undefined }, new Date(), which);
+    for (const o of outcomes) out(`${o.job}: ${o.status === 'done' ? o.summary : `${o.status} (${o.summary})`}`);
+    const failed = outcomes.filter((o) => o.status === 'failed').map((o) => o.job);
+    if (failed.length > 0) throw new CliError(`${failed.length === 1 ? 'A job' : 'Jobs'} failed: ${failed.join(', ')}`);
   },
 };
 

@@ -140,6 +140,47 @@ describe('ctms cleanup', () => {
   });
 });
 
+describe('ctms jobs run', () => {
+  it('runs every job once, prints one line per job, and a second run finds nothing left to do', async () => {
+    const db = t.handle.db;
+    const user = await db.selectFrom('users').select('id').where('username', '=', 'lead').executeTakeFirstOrThrow();
+    const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+    const task = (title: string, deadline: string) => ({
+      title, description: '', status: 'pending' as const, priority: 'low' as const, estimated_hours: 1, deadline,
+      priority_escalated: false, assigned_to: user.id, created_by: user.id, created_at: inMinutes(-60), updated_at: inMinutes(-60),
+    });
+    const [soon, today] = await db.insertInto('tasks').values([task('due soon', inMinutes(30)), task('due today', inMinutes(600))])
+      .returning('id').execute();
+
+    const first = await run('jobs', 'run');
+    expect(first).toMatchObject({ code: 0, err: '' });
+    expect(first.out.split('\n')).toEqual([
+      'deadline_warnings: 1 deadline warning sent',
+      'priority_escalation: 2 tasks escalated',
+      expect.stringMatching(/^retention: removed \d+ sessions, \d+ verification tokens, \d+ audit rows, \d+ read notifications$/),
+    ]);
+    const notifications = await db.selectFrom('notifications').select(['task_id', 'notification_type'])
+      .where('task_id', 'in', [soon!.id, today!.id]).orderBy('id').execute();
+    expect(notifications).toEqual([
+      { task_id: soon!.id, notification_type: 'deadline_warning' },
+      { task_id: soon!.id, notification_type: 'priority_escalated' },
+      { task_id: today!.id, notification_type: 'priority_escalated' },
+    ]);
+    const priorities = await db.selectFrom('tasks').select('priority').where('id', 'in', [soon!.id, today!.id]).orderBy('id').execute();
+    expect(priorities.map((p) => p.priority)).toEqual(['medium', 'medium']);
+
+    const second = await run('jobs', 'run', 'deadline_warnings', 'priority_escalation');
+    expect(second.out).toBe('deadline_warnings: 0 deadline warnings sent\npriority_escalation: 0 tasks escalated');
+  });
+
+  it('exits 1 for an unknown job or action', async () => {
+    const unknownJob = await run('jobs', 'run', 'backup');
+    expect(unknownJob.code).toBe(1);
+    expect(unknownJob.err).toMatch(/Unknown job: backup/);
+    expect((await run('jobs', 'start')).code).toBe(1);
+  });
+});
+
 describe('ctms seed-demo', () => {
   it('creates one user per role with tasks, prints the logins, and does nothing the second time', async () => {
     const first = await run('seed-demo');
