@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { createDatabase, type Database, type DatabaseHandle } from './db/database.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import { authPlugin } from './plugins/auth.js';
+import { corsOptions } from './plugins/cors.js';
 import { registerDocs } from './plugins/docs.js';
 import { installErrorHandler } from './plugins/error-handler.js';
 import { installJsonParser } from './plugins/json-body.js';
@@ -37,8 +38,6 @@ export interface AppDependencies {
   /** Overrides the logger (tests may capture log lines). */
   logger?: FastifyServerOptions['logger'];
 }
-
-export const EXPOSED_HEADERS = ['X-New-Access-Token', 'X-Total-Count', 'X-Process-Time', 'X-Request-Id'];
 
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
   const database = deps.database ?? createDatabase(config.databaseUrl);
@@ -81,17 +80,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.addSchema(ValidationErrorSchema);
 
   await app.register(helmet, securityHeaderOptions(config));
-  await app.register(cors, {
-    origin: (origin, callback) => {
-      if (!origin) return callback(null, false);
-      const normalized = origin.replace(/\/+$/, '');
-      callback(null, config.allowedOrigins.includes('*') || config.allowedOrigins.includes(normalized));
-    },
-    credentials: true,
-    exposedHeaders: EXPOSED_HEADERS,
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    maxAge: 600,
-  });
+  await app.register(cors, corsOptions(config));
   await app.register(cookie);
   await app.register(authPlugin);
   await registerDocs(app, config);

@@ -71,6 +71,8 @@ const WEAK_SECRETS = new Set([
   'dev-secret-key',
 ]);
 const MIN_SECRET_LENGTH = 32;
+/** 40 × "a" is 40 characters but no secret: production also wants this much estimated entropy. */
+const MIN_SECRET_ENTROPY_BITS = 128;
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 type Env = Record<string, string | undefined>;
@@ -151,6 +153,9 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       problems.push(`ALLOWED_ORIGINS entry "${origin}" is not an origin like https://app.example.com`);
     }
   }
+  if (environment === 'production' && allowedOrigins.includes('*')) {
+    problems.push('ALLOWED_ORIGINS must list the browser origins in production: "*" would let any site call the API');
+  }
 
   const redisUrl = read('REDIS_URL') ?? null;
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
@@ -159,10 +164,14 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   }
 
   const secretKey = read('SECRET_KEY');
-  if (secretKey !== undefined && (secretKey.length < MIN_SECRET_LENGTH || WEAK_SECRETS.has(secretKey.toLowerCase()))) {
-    if (environment === 'production') {
-      problems.push(`SECRET_KEY is too weak: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`);
-    }
+  const weakSecret =
+    secretKey !== undefined &&
+    (secretKey.length < MIN_SECRET_LENGTH || WEAK_SECRETS.has(secretKey.toLowerCase()) || estimatedEntropyBits(secretKey) < MIN_SECRET_ENTROPY_BITS);
+  if (weakSecret && environment === 'production') {
+    problems.push(
+      `SECRET_KEY is too weak: use at least ${MIN_SECRET_LENGTH} random characters carrying about ${MIN_SECRET_ENTROPY_BITS} bits ` +
+        '(e.g. openssl rand -hex 32)',
+    );
   }
   if (secretKey === undefined && environment === 'production') {
     problems.push(`SECRET_KEY is required in production: at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -hex 32)`);
@@ -216,6 +225,23 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     config.secretKey = options.dataDir === null ? randomBytes(32).toString('hex') : developmentSecret(options.dataDir ?? DEFAULT_DATA_DIR);
   }
   return Object.freeze(config);
+}
+
+/**
+ * A rough estimate of a key's randomness: the Shannon entropy of its own character frequencies
+ * times its length. Repeats and tiny alphabets score low (40 × "a": 0 bits; "abab…": 1 bit a
+ * character); 64 random hex characters (openssl rand -hex 32) score about 240 bits.
+ */
+export function estimatedEntropyBits(key: string): number {
+  const characters = [...key];
+  const counts = new Map<string, number>();
+  for (const character of characters) counts.set(character, (counts.get(character) ?? 0) + 1);
+  let bitsPerCharacter = 0;
+  for (const count of counts.values()) {
+    const p = count / characters.length;
+    bitsPerCharacter -= p * Math.log2(p);
+  }
+  return bitsPerCharacter * characters.length;
 }
 
 /** Development convenience: a random secret generated once and kept under the data directory. */

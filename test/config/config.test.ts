@@ -1,11 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, readEnvironment } from '../../src/config.js';
+import { ConfigError, estimatedEntropyBits, loadConfig, readEnvironment } from '../../src/config.js';
 import { parseDatabaseUrl } from '../../src/db/database.js';
+import { buildTestApp } from '../helpers/app.js';
 
-const strongSecret = 'a'.repeat(16) + 'b'.repeat(16) + 'c'.repeat(8);
+/** What `openssl rand -hex 32` prints. */
+const strongSecret = '5f0c9e3b7a12d84c6e0b9f3a21c7d5e8b4a69f0e3d2c1b7a8e5f4d3c2b1a0f9e';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -125,6 +128,38 @@ describe('loadConfig', () => {
     expect(problems.some((p) => p.includes('SECRET_KEY'))).toBe(true);
   });
 
+  it.each([
+    ['40 × "a"', 'a'.repeat(40)],
+    ['a repeated pair', 'ab'.repeat(20)],
+    ['three letters in runs', 'a'.repeat(16) + 'b'.repeat(16) + 'c'.repeat(8)],
+    ['a short alphabet', '0123'.repeat(12)],
+  ])('refuses to start in production with a long but low-entropy SECRET_KEY (%s)', (_label, secret) => {
+    expect(estimatedEntropyBits(secret)).toBeLessThan(128);
+    const problems = problemsOf({ ENVIRONMENT: 'production', SECRET_KEY: secret });
+    expect(problems).toEqual([expect.stringContaining('SECRET_KEY is too weak')]);
+  });
+
+  it('accepts the keys openssl rand -hex 32 and -base64 32 print, every time', () => {
+    expect(problemsOf({ ENVIRONMENT: 'production', SECRET_KEY: strongSecret })).toEqual([]);
+    for (let i = 0; i < 500; i += 1) {
+      for (const key of [randomBytes(32).toString('hex'), randomBytes(32).toString('base64')]) {
+        expect(problemsOf({ ENVIRONMENT: 'production', SECRET_KEY: key }), key).toEqual([]);
+      }
+    }
+  });
+
+  it('keeps a low-entropy SECRET_KEY usable in development', () => {
+    expect(loadConfig({ SECRET_KEY: 'a'.repeat(40) }, { dataDir: null }).secretKey).toBe('a'.repeat(40));
+  });
+
+  it('refuses ALLOWED_ORIGINS=* in production, alone or in a list, and keeps it in development', () => {
+    for (const origins of ['*', 'https://app.example.com,*']) {
+      const problems = problemsOf({ ENVIRONMENT: 'production', SECRET_KEY: strongSecret, ALLOWED_ORIGINS: origins });
+      expect(problems).toEqual([expect.stringContaining('ALLOWED_ORIGINS')]);
+    }
+    expect(loadConfig({ ALLOWED_ORIGINS: '*' }, { dataDir: null }).allowedOrigins).toEqual(['*']);
+  });
+
   it('generates a development secret once and keeps it under the data directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctms-config-'));
     const first = loadConfig({}, { dataDir: dir });
@@ -167,5 +202,49 @@ describe('DATABASE_URL forms', () => {
   ])('accepts %s', (url, dialect, target) => {
     expect(problemsOf({ DATABASE_URL: url })).toEqual([]);
     expect(parseDatabaseUrl(url)).toEqual({ dialect, target });
+  });
+});
+
+describe('ALLOWED_ORIGINS=* (development only)', () => {
+  const origins = ['*', 'https://app.example.com'];
+  const get = async (origin: string) => {
+    const t = await buildTestApp({ environment: 'development', allowedOrigins: origins });
+    try {
+      const simple = await t.app.inject({ method: 'GET', url: '/health', headers: { origin } });
+      const preflight = await t.app.inject({
+        method: 'OPTIONS',
+        url: '/api/auth/refresh',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      return { simple: simple.headers, preflight: preflight.headers };
+    } finally {
+      await t.close();
+    }
+  };
+
+  it('lets any other origin read responses but never with credentials, and never echoes it', async () => {
+    const { simple, preflight } = await get('https://evil.example.net');
+    for (const headers of [simple, preflight]) {
+      expect(headers['access-control-allow-origin']).toBe('*');
+      expect(headers['access-control-allow-credentials']).toBeUndefined();
+    }
+  });
+
+  it('still grants credentials to an origin listed by name', async () => {
+    const { simple, preflight } = await get('https://app.example.com');
+    for (const headers of [simple, preflight]) {
+      expect(headers['access-control-allow-origin']).toBe('https://app.example.com');
+      expect(headers['access-control-allow-credentials']).toBe('true');
+    }
+  });
+});
+
+describe('docker-compose.yml', () => {
+  it('does not trust X-Forwarded-For on an API port it publishes directly', () => {
+    const compose = readFileSync(join(__dirname, '../../docker-compose.yml'), 'utf8');
+    const api = compose.slice(compose.indexOf('  api:'), compose.indexOf('\n  db:'));
+    const publishesPort = /\n {4}ports:\s*\n\s*- "?\d+:8000"?/.test(api);
+    const trustsProxy = /TRUST_PROXY:\s*"?(true|1|yes|on)"?/i.test(api);
+    expect(publishesPort && trustsProxy).toBe(false);
   });
 });

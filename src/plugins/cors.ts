@@ -1,0 +1,28 @@
+// CORS: the browser origins of ALLOWED_ORIGINS may call the API with credentials (the refresh
+// cookie). "*" (refused in production by the configuration) lets any other origin read responses
+// without credentials: a development convenience that never reflects an arbitrary origin together
+// with Access-Control-Allow-Credentials.
+import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
+import type { Config } from '../config.js';
+
+export const EXPOSED_HEADERS = ['X-New-Access-Token', 'X-Total-Count', 'X-Process-Time', 'X-Request-Id'];
+
+const COMMON: FastifyCorsOptions = {
+  exposedHeaders: EXPOSED_HEADERS,
+  methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+  maxAge: 600,
+};
+
+/** What a request from `origin` is granted. */
+export function corsAccess(allowedOrigins: readonly string[], origin: string | undefined): FastifyCorsOptions {
+  if (!origin) return { origin: false };
+  if (allowedOrigins.includes(origin.replace(/\/+$/, ''))) return { ...COMMON, origin: true, credentials: true };
+  if (allowedOrigins.includes('*')) return { ...COMMON, origin: '*', credentials: false };
+  return { origin: false };
+}
+
+export function corsOptions(config: Config): { delegator: FastifyCorsOptionsDelegateCallback } {
+  return {
+    delegator: (request, callback) => callback(null, corsAccess(config.allowedOrigins, request.headers.origin)),
+  };
+}
