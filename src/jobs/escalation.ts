@@ -4,7 +4,8 @@
 // still in the window, checked on the row as it is when updated), so of two overlapping runs only one
 // changes a task, and only the tasks that run changed get a history row and a notification.
 //
-// A task already critical has no step left: it is not touched, not flagged and not notified.
+// A task already critical has no step left: it is not touched, not flagged and not notified. An
+// escalated task's updated_at moves (its priority changed); the deadline-warning marker does not.
 // History: one row per escalation, action "priority_escalated", changes ["priority",
 // "priority_escalated"], user_id null (no user acted).
 import type { Database } from '../db/database.js';
@@ -17,11 +18,14 @@ import { batches, insertNotificationsInBatches } from './batches.js';
 export const ESCALATION_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const ESCALATION_HISTORY_ACTION = 'priority_escalated';
 
-/** One step up, lowest first; critical has none. */
-const NEXT_PRIORITY: ReadonlyArray<readonly [from: TaskPriority, to: TaskPriority]> = [
-  ['low', 'medium'],
-  ['medium', 'high'],
+/**
+ * One step up; critical has none. Highest step first, so no task is raised twice in one run (its
+ * new flag would stop that too).
+ */
+const STEPS: ReadonlyArray<readonly [from: TaskPriority, to: TaskPriority]> = [
   ['high', 'critical'],
+  ['medium', 'high'],
+  ['low', 'medium'],
 ];
 
 export interface Escalation {
@@ -40,8 +44,7 @@ export async function escalatePriorities(trx: Database, now: Date): Promise<Esca
   const nowIso = now.toISOString();
   const windowEnd = new Date(now.getTime() + ESCALATION_WINDOW_MS).toISOString();
   const escalated: Array<Escalation & { title: string; assignedTo: number; deadline: string }> = [];
-  // Highest step first, so no task is raised twice in one run (its new flag would stop that too).
-  for (const [from, to] of [...NEXT_PRIORITY].reverse()) {
+  for (const [from, to] of STEPS) {
     const rows = await trx
       .updateTable('tasks')
       .set({ priority: to, priority_escalated: true, updated_at: nowIso })
