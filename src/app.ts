@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.js';
 import { createDatabase, type Database, type DatabaseHandle } from './db/database.js';
 import { systemClock, type Clock } from './lib/clock.js';
+import { auditPlugin } from './plugins/audit.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsOptions } from './plugins/cors.js';
 import { registerDocs } from './plugins/docs.js';
@@ -83,6 +84,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(cors, corsOptions(config));
   await app.register(cookie);
   await app.register(authPlugin);
+  await app.register(auditPlugin);
   await registerDocs(app, config);
   await app.register(notifierPlugin);
 

@@ -1,6 +1,7 @@
 // Every /api route module, registered under the /api prefix. Modules never register themselves.
 import type { FastifyInstance } from 'fastify';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
 import { tagsRoutes } from './modules/tags/tags.routes.js';
@@ -14,4 +15,5 @@ export async function apiRoutes(app: FastifyInstance): Promise<void> {
   await app.register(tagsRoutes, { prefix: '/tags' });
   await app.register(analyticsRoutes, { prefix: '/analytics' });
   await app.register(notificationsRoutes, { prefix: '/notifications' });
+  await app.register(auditRoutes, { prefix: '/audit-logs' });
 }

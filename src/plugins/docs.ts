@@ -45,6 +45,7 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
         { name: 'tags', description: 'Task tags' },
         { name: 'analytics', description: 'Task statistics' },
         { name: 'notifications', description: NOTIFICATIONS_DESCRIPTION },
+        { name: 'audit', description: 'The audit trail of every /api request (managers and auditors)' },
       ],
     },
     refResolver: {
