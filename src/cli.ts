@@ -11,7 +11,7 @@ import { systemClock } from './lib/clock.js';
 import { hashPassword } from './lib/hash.js';
 import { normalizeTimeZone } from './lib/timezone.js';
 import { seedDemo } from './modules/tasks/seed-demo.js';
-import { findTakenIdentity, findUserByUsername, insertUser, updateUserRole } from './modules/users/users.repository.js';
+import { claimIdentity, findUserByUsername, insertUser, updateUserRole } from './modules/users/users.repository.js';
 
 export class CliError extends Error {}
 
@@ -85,16 +85,19 @@ const commands: Record<string, Command> = {
     await migrateToLatest(database.db);
     const username = o.username as string;
     const email = o.email as string;
-    const taken = await findTakenIdentity(database.db, username, email);
-    if (taken.username) throw new CliError(`Username already registered: ${username}`);
-    if (taken.email) throw new CliError(`Email already registered: ${email}`);
     const hashedPassword = await hashPassword(o.password as string, config.bcryptRounds);
     try {
-      const id = await insertUser(
-        database.db,
-        { username, email, hashedPassword, role: requireRole(o.role), timezone: timezone ?? 'UTC', emailVerified: true },
-        new Date().toISOString(),
-      );
+      const id = await database.db.transaction().execute(async (trx) => {
+        // The API's rule: no username equal to any account's e-mail, and no e-mail equal to any username.
+        const taken = await claimIdentity(trx, { username, email });
+        if (taken.username) throw new CliError(`Username already registered: ${username}`);
+        if (taken.email) throw new CliError(`Email already registered: ${email}`);
+        return insertUser(
+          trx,
+          { username, email, hashedPassword, role: requireRole(o.role), timezone: timezone ?? 'UTC', emailVerified: true },
+          new Date().toISOString(),
+        );
+      });
       out(String(id));
     } catch (error) {
       if (isUniqueViolation(error)) throw new CliError('Username or email already registered');

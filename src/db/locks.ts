@@ -2,7 +2,7 @@
 // PostgreSQL takes row locks (or an advisory lock) released at commit; SQLite needs none, as it
 // runs one write transaction at a time.
 import { PostgresAdapter, sql } from 'kysely';
-import type { Database } from './database.js';
+import { lowerLikePostgres, type Database } from './database.js';
 
 const isPostgres = (trx: Database) => trx.getExecutor().adapter instanceof PostgresAdapter;
 
@@ -10,6 +10,8 @@ const isPostgres = (trx: Database) => trx.getExecutor().adapter instanceof Postg
 const TASK_HIERARCHY_LOCK = 0x7461736b; // "task"
 /** The class of the scheduled jobs' locks; the second key names the job. */
 const JOB_LOCK_CLASS = 0x6a6f6273; // "jobs"
+/** The class of the account identity locks; the second key is a hash of the lowercased identity. */
+const IDENTITY_LOCK_CLASS = 0x69647479; // "idty"
 
 /**
  * Serializes changes of task parents, so two concurrent moves (A under B, B under A) cannot each
@@ -17,6 +19,18 @@ const JOB_LOCK_CLASS = 0x6a6f6273; // "jobs"
  */
 export async function lockTaskHierarchy(trx: Database): Promise<void> {
   if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${TASK_HIERARCHY_LOCK})`.execute(trx);
+}
+
+/**
+ * Serializes the claims of these usernames or e-mail addresses (case-insensitively) until the
+ * transaction ends. Each unique index sees one column only, so without it a registration taking
+ * "ann@example.com" as its username and another taking it as its e-mail could both commit.
+ * Keys are taken in one order, so two claims never wait for each other in a circle.
+ */
+export async function lockIdentities(trx: Database, identities: readonly string[]): Promise<void> {
+  if (!isPostgres(trx)) return;
+  const keys = [...new Set(identities.map(lowerLikePostgres))].sort();
+  for (const key of keys) await sql`select pg_advisory_xact_lock(${IDENTITY_LOCK_CLASS}, hashtext(${key}))`.execute(trx);
 }
 
 /**

@@ -43,4 +43,19 @@ describe('ctms create-user', () => {
     expect(res.code).toBe(1);
     expect(res.err).toContain('--timezone');
   });
+
+  it("refuses a username equal to another account's e-mail, or an e-mail equal to another's username, creating nothing", async () => {
+    expect((await user('third.owner@example.com', 'first.owner@example.com')).code).toBe(0);
+    const before = await database.handle.db.selectFrom('users').select('id').execute();
+    const collisions: [() => ReturnType<typeof user>, string][] = [
+      [() => user('FIRST.owner@example.com', 'second@example.com'), 'Username already registered'],
+      [() => user('second_owner', 'THIRD.OWNER@example.com'), 'Email already registered'],
+    ];
+    for (const [run, message] of collisions) {
+      const res = await run();
+      expect(res.code).toBe(1);
+      expect(res.err).toContain(message);
+    }
+    expect(await database.handle.db.selectFrom('users').select('id').execute()).toEqual(before);
+  });
 });

@@ -69,7 +69,9 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         summary: 'Register a developer account',
         description:
           'Creates an unverified developer and sends a verification token by e-mail. With the console e-mail backend ' +
-          '(outside production) the token is also returned in the body.',
+          '(outside production) the token is also returned in the body. Usernames and e-mails are unique together, ' +
+          "case-insensitively: a username equal to any account's e-mail, or an e-mail equal to any account's username, " +
+          'is already registered (400).',
         body: RegisterSchema,
         response: { 201: RegisterResponseSchema, ...errorResponses(400, 422) },
       },

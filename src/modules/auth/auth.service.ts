@@ -11,6 +11,7 @@ import { hashPassword, randomToken, sha256 } from '../../lib/hash.js';
 import type { MailMessage, Mailer } from '../../lib/mailer.js';
 import { normalizeTimeZone } from '../../lib/timezone.js';
 import {
+  claimIdentity,
   findTakenIdentity,
   findLoginCandidate,
   findUserByEmail,
@@ -78,13 +79,16 @@ export async function registerUser(deps: AuthDeps, input: Register): Promise<{ m
   const { db, config } = deps;
   const timezone = normalizeTimeZone(input.timezone ?? config.defaultTimezone);
   if (timezone === undefined) throw invalid(['body', 'timezone'], 'Unknown time zone; use an IANA name such as Europe/Paris');
-  await assertIdentityFree(db, input.username, input.email);
+  const identity = { username: input.username, email: input.email };
+  assertIdentityFree(await findTakenIdentity(db, identity));
 
   const hashedPassword = await hashPassword(input.password, config.bcryptRounds);
   const now = deps.clock.now();
   const token = randomToken();
   try {
     await db.transaction().execute(async (trx) => {
+      // Checked again under the identity locks: a registration racing this one may have won.
+      assertIdentityFree(await claimIdentity(trx, identity));
       const userId = await insertUser(
         trx,
         { username: input.username, email: input.email, hashedPassword, role: 'developer', timezone, emailVerified: false },
@@ -95,7 +99,7 @@ export async function registerUser(deps: AuthDeps, input: Register): Promise<{ m
   } catch (error) {
     // A concurrent registration won the unique index between the check and the insert.
     if (isUniqueViolation(error)) {
-      await assertIdentityFree(db, input.username, input.email);
+      assertIdentityFree(await findTakenIdentity(db, identity));
       throw badRequest('Username already registered');
     }
     throw error;
@@ -105,8 +109,7 @@ export async function registerUser(deps: AuthDeps, input: Register): Promise<{ m
   return exposesVerificationToken(config) ? { message, verification_token: token } : { message };
 }
 
-async function assertIdentityFree(db: Database, username: string, email: string): Promise<void> {
-  const taken = await findTakenIdentity(db, username, email);
+function assertIdentityFree(taken: { username: boolean; email: boolean }): void {
   if (taken.username) throw badRequest('Username already registered');
   if (taken.email) throw badRequest('Email already registered');
 }

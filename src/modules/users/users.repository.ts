@@ -2,6 +2,7 @@
 // lookups compare lowercased values.
 import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { lockIdentities } from '../../db/locks.js';
 import type { Role } from '../../db/schema.js';
 import type { CurrentUser } from './users.types.js';
 
@@ -74,23 +75,37 @@ export async function findUserByUsername(db: Database, username: string): Promis
   return row ? toCurrentUser(row) : undefined;
 }
 
-/** Which of the two unique identities are already taken (case-insensitive). */
-export async function findTakenIdentity(
-  db: Database,
-  username: string,
-  email: string,
-): Promise<{ username: boolean; email: boolean }> {
-  const rows = await db
+export interface Identity {
+  username?: string;
+  email?: string;
+}
+
+/**
+ * Which of these identities another account (any but `exceptId`) already holds, case-insensitively.
+ * Usernames and e-mails share one namespace, since login accepts either: a username is taken by
+ * another account's username or e-mail, and an e-mail by another account's e-mail or username.
+ */
+export async function findTakenIdentity(db: Database, identity: Identity, exceptId?: number): Promise<{ username: boolean; email: boolean }> {
+  const username = identity.username?.toLowerCase();
+  const email = identity.email?.toLowerCase();
+  const wanted = [username, email].filter((value): value is string => value !== undefined);
+  if (wanted.length === 0) return { username: false, email: false };
+  let query = db
     .selectFrom('users')
     .select(['username', 'email'])
-    .where((eb) =>
-      eb.or([eb(sql`lower(username)`, '=', username.toLowerCase()), eb(sql`lower(email)`, '=', email.toLowerCase())]),
-    )
-    .execute();
-  return {
-    username: rows.some((r) => r.username.toLowerCase() === username.toLowerCase()),
-    email: rows.some((r) => r.email.toLowerCase() === email.toLowerCase()),
-  };
+    .where((eb) => eb.or([eb(sql`lower(username)`, 'in', wanted), eb(sql`lower(email)`, 'in', wanted)]));
+  if (exceptId !== undefined) query = query.where('id', '<>', exceptId);
+  const held = new Set((await query.execute()).flatMap((row) => [row.username.toLowerCase(), row.email.toLowerCase()]));
+  return { username: username !== undefined && held.has(username), email: email !== undefined && held.has(email) };
+}
+
+/**
+ * findTakenIdentity under the identity locks (see lockIdentities), which are held until the
+ * transaction ends: a check that stays true until the caller's insert or update commits.
+ */
+export async function claimIdentity(trx: Database, identity: Identity, exceptId?: number): Promise<{ username: boolean; email: boolean }> {
+  await lockIdentities(trx, [identity.username, identity.email].filter((value): value is string => value !== undefined));
+  return findTakenIdentity(trx, identity, exceptId);
 }
 
 export async function updateUserRole(db: Database, id: number, role: Role, now: string): Promise<void> {
@@ -116,9 +131,10 @@ export interface LoginCandidate {
 }
 
 /**
- * The account a login identifier designates. A username may contain "@", so an identifier can
- * match one user's username and another user's e-mail: an identifier with "@" designates the
- * e-mail's owner first (nobody can capture someone's address by registering it as a username).
+ * The account a login identifier designates. Identities never collide any more (findTakenIdentity),
+ * but older rows may hold one user's username as another user's e-mail: then a verified account
+ * wins over an unverified one (registering someone's username as one's e-mail locks nobody out),
+ * and between equals the e-mail's owner (nobody captures an address by taking it as a username).
  */
 export async function findLoginCandidate(db: Database, identifier: string): Promise<LoginCandidate | undefined> {
   const wanted = identifier.toLowerCase();
@@ -127,9 +143,8 @@ export async function findLoginCandidate(db: Database, identifier: string): Prom
     .select(['id', 'username', 'email', 'hashed_password', 'is_active', 'email_verified'])
     .where((eb) => eb.or([eb(sql`lower(username)`, '=', wanted), eb(sql`lower(email)`, '=', wanted)]))
     .execute();
-  const byEmail = rows.find((r) => r.email.toLowerCase() === wanted);
-  const byUsername = rows.find((r) => r.username.toLowerCase() === wanted);
-  const row = wanted.includes('@') ? (byEmail ?? byUsername) : byUsername;
+  const matches = [rows.find((r) => r.email.toLowerCase() === wanted), rows.find((r) => r.username.toLowerCase() === wanted)];
+  const row = matches.find((r) => r !== undefined && Boolean(r.email_verified)) ?? matches.find((r) => r !== undefined);
   if (!row) return undefined;
   return {
     id: row.id,
@@ -181,13 +196,6 @@ export async function lockUser(db: Database, id: number): Promise<{ isActive: bo
 export async function findPasswordHash(db: Database, id: number): Promise<string | undefined> {
   const row = await db.selectFrom('users').select('hashed_password').where('id', '=', id).executeTakeFirst();
   return row?.hashed_password;
-}
-
-/** True when another user (not `exceptId`) has this e-mail, case-insensitively. */
-export async function isEmailTaken(db: Database, email: string, exceptId?: number): Promise<boolean> {
-  let query = db.selectFrom('users').select('id').where(sql`lower(email)`, '=', email.toLowerCase());
-  if (exceptId !== undefined) query = query.where('id', '<>', exceptId);
-  return (await query.executeTakeFirst()) !== undefined;
 }
 
 export async function markEmailVerified(db: Database, id: number, now: string): Promise<void> {

@@ -10,7 +10,7 @@ import { normalizeTimeZone } from '../../lib/timezone.js';
 import { passwordMatches } from '../auth/passwords.js';
 import { revokeUserSessions } from '../auth/sessions.repository.js';
 import { canSeeUser, ownProfileChangeRefusal, userAdminChangeRefusal } from './users.policy.js';
-import { findPasswordHash, findUserById, isEmailTaken, updateUser, type UserChanges } from './users.repository.js';
+import { claimIdentity, findPasswordHash, findTakenIdentity, findUserById, updateUser, type UserChanges } from './users.repository.js';
 import type { UserAdminUpdate, UserUpdateMe } from './users.schemas.js';
 import type { CurrentUser } from './users.types.js';
 
@@ -44,7 +44,9 @@ export async function updateOwnProfile(
   }
   const refusal = ownProfileChangeRefusal(actor, input);
   if (refusal) throw forbidden(refusal);
-  if (input.email !== undefined && (await isEmailTaken(db, input.email, actor.id))) throw badRequest('Email already registered');
+  if (input.email !== undefined && (await findTakenIdentity(db, { email: input.email }, actor.id)).email) {
+    throw badRequest('Email already registered');
+  }
 
   const changes: UserChanges = { email: input.email, timezone: input.timezone };
   if (input.new_password !== undefined && input.current_password !== undefined) {
@@ -62,6 +64,10 @@ export async function updateOwnProfile(
       // and a login starting later sees the new hash and is refused.
       const updated = await updateUser(trx, actor.id, changes, now);
       if (!updated) throw unauthorized();
+      // Checked again under the identity lock: a registration may have taken the address since.
+      if (input.email !== undefined && (await claimIdentity(trx, { email: input.email }, actor.id)).email) {
+        throw badRequest('Email already registered');
+      }
       if (changes.hashedPassword !== undefined) await revokeUserSessions(trx, actor.id, now, { exceptSessionId: sessionId });
       return updated;
     });
