@@ -329,6 +329,17 @@ describe('notification socket heartbeat and expiry', () => {
     expect(await socket.closed).toEqual({ code: 4001, reason: 'Token has expired' });
   });
 
+  it('pushes at the next heartbeat a notification committed without a push (e.g. by `ctms jobs run`)', async () => {
+    const dev = await signIn(t.app);
+    const socket = await openSocket(socketUrl(address, dev.accessToken));
+    await socket.roundTrip();
+    const [made] = await notify(t, dev.user.id, 1);
+    const message = await socket.next((m) => m.type === 'notification', 5000);
+    expect(message.notification).toMatchObject({ id: made!.id, is_delivered: true });
+    expect(await deliveredFlags(t, dev.user.id)).toEqual([true]);
+    await socket.close();
+  });
+
   it('closes a socket whose session was revoked behind the app\'s back (e.g. by the CLI) at the next sweep', async () => {
     const dev = await signIn(t.app);
     const socket = await openSocket(socketUrl(address, dev.accessToken));

@@ -126,7 +126,7 @@ const queryString = (keys: string[]) =>
     ? fc.constant('')
     : fc
         .dictionary(fc.constantFrom(...keys), fc.oneof(hostileString, hostileNumber.map(String), fc.constantFrom('true', 'false', 'null', '')), { maxKeys: 4 })
-        .map((q) => new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)])).toString());
+        .map((q) => new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString());
 
 const caller = fc.constantFrom<Role | 'anonymous'>('manager', 'developer', 'auditor', 'anonymous');
 

@@ -149,3 +149,29 @@ export async function markDelivered(db: Database, ids: readonly number[]): Promi
   if (ids.length === 0) return;
   await db.updateTable('notifications').set({ is_delivered: true }).where('id', 'in', [...ids]).where('is_delivered', '=', false).execute();
 }
+
+/**
+ * Claims the oldest undelivered notifications of any of these users (at most `limit` in all), for
+ * the sockets' periodic catch-up: whatever was committed but never pushed (a publish lost to a
+ * Redis outage, a notification made by the command line) still reaches the open sockets.
+ */
+export async function claimUndeliveredForUsers(db: Database, userIds: readonly number[], limit: number): Promise<NotificationPublic[]> {
+  if (userIds.length === 0) return [];
+  const candidates = await db
+    .selectFrom('notifications')
+    .select('id')
+    .where('user_id', 'in', [...userIds])
+    .where('is_delivered', '=', false)
+    .orderBy('id', 'asc')
+    .limit(limit)
+    .execute();
+  if (candidates.length === 0) return [];
+  const claimed = await db
+    .updateTable('notifications')
+    .set({ is_delivered: true })
+    .where('id', 'in', candidates.map((c) => c.id))
+    .where('is_delivered', '=', false)
+    .returning(COLUMNS)
+    .execute();
+  return claimed.map(toNotificationPublic).sort((a, b) => a.id - b.id);
+}

@@ -1,12 +1,13 @@
 // The open notification sockets of this instance, by user. It pushes notifications to them, keeps
 // them honest (a heartbeat drops dead peers; a socket whose session was revoked or whose access
-// token expired is closed with 4001) and caps how many one user may hold.
+// token expired is closed with 4001) and caps how many one user may hold. Each heartbeat also
+// pushes what was committed but never pushed, so nothing waits for a reconnect.
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Database } from '../../db/database.js';
 import type { Clock } from '../../lib/clock.js';
 import { findLiveSessionIds } from '../auth/sessions.repository.js';
-import { claimUndelivered, markDelivered } from './notifications.repository.js';
+import { claimUndelivered, claimUndeliveredForUsers, markDelivered } from './notifications.repository.js';
 import type { NotificationPublic } from './notifications.schemas.js';
 
 /** Close codes of the notification socket (4000–4999 are the application's). */
@@ -25,6 +26,8 @@ export const BACKLOG_LIMIT = 50;
 /** A peer that lets this much pile up unread is too slow to keep. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const SESSION_CHECK_CHUNK = 500;
+/** Missed notifications pushed per chunk of users and replay. */
+const REPLAY_LIMIT = 1000;
 
 export interface SocketClient {
   socket: WebSocket;
@@ -109,13 +112,17 @@ export class SocketHub {
     }
   }
 
-  /** After an outage of the bus: every connected user gets what was committed but not pushed meanwhile. */
+  /**
+   * Pushes to the connected users whatever was committed for them but never pushed (after a bus
+   * outage, or made by the command line). Also part of every heartbeat.
+   */
   async replayBacklogs(): Promise<void> {
-    for (const [userId, clients] of this.byUser) {
-      const backlog = await claimUndelivered(this.options.db, userId, BACKLOG_LIMIT);
-      for (const notification of backlog) {
+    const userIds = [...this.byUser.keys()];
+    for (let i = 0; i < userIds.length; i += SESSION_CHECK_CHUNK) {
+      const missed = await claimUndeliveredForUsers(this.options.db, userIds.slice(i, i + SESSION_CHECK_CHUNK), REPLAY_LIMIT);
+      for (const notification of missed) {
         const message = notificationMessage(notification);
-        for (const client of clients) this.send(client, message);
+        for (const client of this.byUser.get(notification.user_id) ?? []) this.send(client, message);
       }
     }
   }
@@ -168,6 +175,7 @@ export class SocketHub {
         }
       }
       await this.closeDeadSessions([...this.byUser.values()].flatMap((clients) => [...clients]));
+      await this.replayBacklogs();
     } catch (error) {
       this.options.log.error({ err: error }, 'notification socket sweep failed');
     } finally {
