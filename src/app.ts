@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.js';
 import { createDatabase, type Database, type DatabaseHandle } from './db/database.js';
 import { systemClock, type Clock } from './lib/clock.js';
+import { createMailer, type Mailer } from './lib/mailer.js';
 import { auditPlugin } from './plugins/audit.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsOptions } from './plugins/cors.js';
@@ -29,6 +30,7 @@ declare module 'fastify' {
     database: DatabaseHandle;
     db: Database;
     clock: Clock;
+    mailer: Mailer;
   }
 }
 
@@ -72,6 +74,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.decorate('db', database.db);
   app.decorate('clock', deps.clock ?? systemClock);
   if (ownsDatabase) app.addHook('onClose', async () => database.close());
+  // One mailer for every module; closed (its background work finished) before the database.
+  app.decorate('mailer', createMailer(config, app.log));
+  app.addHook('onClose', async () => app.mailer.close());
 
   installRequestContext(app);
   installValidators(app, [ErrorSchema, ValidationErrorSchema]);

@@ -2,7 +2,9 @@
 // log (development: the verification token is then read from the log; in production only the
 // recipient and subject, since a body carries a token); EMAIL_BACKEND=smtp sends it to SMTP_HOST.
 // Delivery runs in the background so a request never waits on (or reveals anything through the
-// timing of) a mail server; failures are logged, and close() waits for pending sends.
+// timing of) a mail server; failures are logged, and close() waits for pending sends. A message
+// can also be composed in the background, after the request has been answered, when even deciding
+// whether to send one (a database lookup) must not show in the answer's timing.
 import type { FastifyBaseLogger } from 'fastify';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config.js';
@@ -16,11 +18,22 @@ export interface MailMessage {
 export interface Mailer {
   /** Sends `message`; resolves when the backend accepted it. */
   send(message: MailMessage): Promise<void>;
-  /** Starts sending `message` without waiting; a failure is logged, never thrown. */
-  deliver(message: MailMessage): void;
+  /**
+   * Starts sending `message` without waiting; or, given `compose`, runs it on a later turn of the
+   * event loop (after the current request has been answered) and sends what it returns, if
+   * anything. A failure is logged, never thrown.
+   */
+  deliver(message: MailMessage | Compose): void;
+  /** Resolves once every background delivery has finished. */
+  idle(): Promise<void>;
   /** Waits for background deliveries, then releases the transport. */
   close(): Promise<void>;
 }
+
+/** Background work that decides on a message: undefined when there is nothing to send. */
+export type Compose = () => Promise<MailMessage | undefined>;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function createMailer(config: Config, log: FastifyBaseLogger): Mailer {
   const transport: Transporter | null = config.emailBackend === 'smtp' ? smtpTransport(config) : null;
@@ -34,6 +47,10 @@ export function createMailer(config: Config, log: FastifyBaseLogger): Mailer {
     );
   }
 
+  const idle = async (): Promise<void> => {
+    while (pending.size > 0) await Promise.allSettled([...pending]);
+  };
+
   const send = async (message: MailMessage): Promise<void> => {
     if (!transport) {
       // Console backend: the message itself is the output. It never contains a password.
@@ -44,19 +61,30 @@ export function createMailer(config: Config, log: FastifyBaseLogger): Mailer {
     await transport.sendMail({ from: config.emailFrom, to: message.to, subject: message.subject, text: message.text });
   };
 
+  const sendLogged = (message: MailMessage): Promise<void> =>
+    send(message).catch((error: unknown) => {
+      // The recipient is enough to trace the failure; the body carries a token.
+      log.error({ err: error, to: message.to, subject: message.subject }, 'email delivery failed');
+    });
+
   return {
     send,
     deliver(message) {
-      const task = send(message)
-        .catch((error: unknown) => {
-          // The recipient is enough to trace the failure; the body carries a token.
-          log.error({ err: error, to: message.to, subject: message.subject }, 'email delivery failed');
-        })
-        .finally(() => pending.delete(task));
+      const work =
+        typeof message === 'function'
+          ? nextTurn()
+              .then(message)
+              .then(
+                (composed) => composed && sendLogged(composed),
+                (error: unknown) => log.error({ err: error }, 'composing an email failed'),
+              )
+          : sendLogged(message);
+      const task = work.finally(() => pending.delete(task));
       pending.add(task);
     },
+    idle,
     async close() {
-      await Promise.allSettled([...pending]);
+      await idle();
       transport?.close();
     },
   };

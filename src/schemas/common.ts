@@ -7,7 +7,7 @@ export const MAX_ID = 2_147_483_647;
 
 /** An id in a JSON body: a number, or a numeric string such as "12" (as the original service took). */
 export const IdInputSchema = (description = 'Positive integer id (a number or a numeric string)') =>
-  Type.Union([IdSchema, Type.String({ pattern: '^[1-9][0-9]{0,9}$' })], { description });
+  Type.Union([IdSchema, Type.String({ pattern: '^[1-9][0-9]{0,9}$', maxLength: 10 })], { description });
 export type IdInput = number | string;
 
 export const IdParamsSchema = Type.Object({ id: IdSchema });

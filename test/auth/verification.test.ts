@@ -1,7 +1,11 @@
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { testConfig } from '../../src/config.js';
 import { fixedClock } from '../../src/lib/clock.js';
 import { sha256 } from '../../src/lib/hash.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createUser } from '../helpers/factories.js';
 import { authSnapshot, captureLogs, type CapturedLogs } from '../helpers/auth.js';
 
@@ -17,8 +21,12 @@ async function registerUser(t: TestApp) {
 
 const verify = (t: TestApp, payload: unknown, headers: Record<string, string> = {}) =>
   t.app.inject({ method: 'POST', url: '/api/auth/verify-email', payload: payload as object, headers });
-const resend = (t: TestApp, payload: unknown) =>
-  t.app.inject({ method: 'POST', url: '/api/auth/resend-verification', payload: payload as object });
+/** A resend, and the work it does after answering. */
+async function resend(t: TestApp, payload: unknown) {
+  const res = await t.app.inject({ method: 'POST', url: '/api/auth/resend-verification', payload: payload as object });
+  await t.app.mailer.idle();
+  return res;
+}
 const isVerified = async (t: TestApp, id: number) =>
   Boolean((await t.db.selectFrom('users').select('email_verified').where('id', '=', id).executeTakeFirstOrThrow()).email_verified);
 
@@ -182,5 +190,64 @@ describe('POST /api/auth/resend-verification', () => {
     expect(res.statusCode).toBe(422);
     expect(typeof res.json().detail).toBe('string');
     expect(await authSnapshot(t.db)).toEqual(before);
+  });
+});
+
+describe('POST /api/auth/resend-verification timing', () => {
+  // Whether an address belongs to an account awaiting verification must not show in how long the
+  // answer takes: the answer goes out before the address is looked up, for every address alike.
+  const queries: string[] = [];
+  const duringRequest = new Map<string, string[]>();
+  let app: FastifyInstance;
+  let database: TestDatabase;
+  const logs = captureLogs();
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ onQuery: (sql) => queries.push(sql) });
+    app = await buildApp(testConfig(), { database: database.handle, logger: logs.logger });
+    const started = new WeakMap<object, number>();
+    app.addHook('onRequest', async (request) => void started.set(request, queries.length));
+    app.addHook('onSend', async (request, _reply, payload) => {
+      if (request.url.startsWith('/api/auth/resend-verification')) {
+        duringRequest.set((request.body as { email: string }).email, queries.slice(started.get(request)));
+      }
+      return payload;
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+    await database.cleanup();
+  });
+
+  it('does the same database work before answering for an unknown, a verified and an unverified address: none', async () => {
+    const verified = await createUser(app, { verified: true });
+    const unverified = await createUser(app, { verified: false });
+    const addresses = ['nobody.at.all@example.com', verified.email, unverified.email];
+    for (const email of addresses) {
+      const res = await app.inject({ method: 'POST', url: '/api/auth/resend-verification', payload: { email } });
+      expect(res.statusCode).toBe(202);
+      await app.mailer.idle(); // the work done after answering, kept out of the next request's count
+    }
+    expect(addresses.map((email) => duringRequest.get(email))).toEqual([[], [], []]);
+
+    // The work happened afterwards: the unverified account got its token and its e-mail.
+    const tokens = await database.handle.db.selectFrom('email_verification_tokens').select('user_id').execute();
+    expect(tokens.map((row) => row.user_id)).toEqual([unverified.id]);
+    const mailed = logs.lines.map((line) => JSON.parse(line) as { email?: { to: string } }).filter((entry) => entry.email);
+    expect(mailed.map((entry) => entry.email?.to)).toEqual([unverified.email]);
+  });
+
+  it('logs a failure of the work done after answering, which the caller never sees', async () => {
+    const unverified = await createUser(app, { verified: false });
+    await database.handle.db.schema.alterTable('email_verification_tokens').renameTo('tokens_away').execute();
+    try {
+      const res = await app.inject({ method: 'POST', url: '/api/auth/resend-verification', payload: { email: unverified.email } });
+      expect(res.statusCode).toBe(202);
+      await app.mailer.idle();
+      expect(logs.text()).toContain('composing an email failed');
+    } finally {
+      await database.handle.db.schema.alterTable('tokens_away').renameTo('email_verification_tokens').execute();
+    }
   });
 });

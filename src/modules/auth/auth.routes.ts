@@ -4,7 +4,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../../errors.js';
-import { createMailer } from '../../lib/mailer.js';
 import { currentSessionId, currentUser } from '../../plugins/auth.js';
 import { errorResponses, IdParamsSchema, MessageSchema } from '../../schemas/common.js';
 import { sessionCookies } from './auth.cookies.js';
@@ -39,13 +38,11 @@ const security = [{ bearerAuth: [] }];
 
 export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const mailer = createMailer(app.config, app.log);
-  app.addHook('onClose', async () => mailer.close());
   const deps: AuthDeps = {
     db: app.db,
     config: app.config,
     clock: app.clock,
-    mailer,
+    mailer: app.mailer,
     log: app.log,
     dummyHash: dummyPasswordHash(app.config.bcryptRounds),
   };
@@ -106,14 +103,17 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         tags,
         summary: 'Send a new verification token',
         description:
-          'Always 202 with the same body, whether or not the address is registered. An unverified account gets a ' +
-          'fresh token; earlier unused tokens stop working.',
+          'Always 202 with the same body, whether or not the address is registered, and answered before the address ' +
+          'is even looked up (so its timing tells nothing either). An unverified account then gets a fresh token by ' +
+          'e-mail; earlier unused tokens stop working.',
         body: ResendVerificationSchema,
         response: { 202: MessageResponseSchema, ...errorResponses(422) },
       },
     },
     async (request, reply) => {
-      await resendVerification(deps, request.body.email);
+      // The lookup, the new token and the e-mail all happen after the answer has been sent: a registered
+      // address and an unknown one take the same time to answer (the work differs only afterwards).
+      deps.mailer.deliver(() => resendVerification(deps, request.body.email));
       return reply.status(202).send({ message: RESEND_MESSAGE });
     },
   );

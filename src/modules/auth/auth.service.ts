@@ -136,10 +136,13 @@ export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> 
   throw badRequest('Verification token has expired');
 }
 
-/** Issues a fresh token for an active, unverified account; does nothing (visibly the same) otherwise. */
-export async function resendVerification(deps: AuthDeps, email: string): Promise<void> {
+/**
+ * Issues a fresh token for an active, unverified account and returns the e-mail carrying it; returns
+ * nothing otherwise. Runs after the request has been answered (see the route).
+ */
+export async function resendVerification(deps: AuthDeps, email: string): Promise<MailMessage | undefined> {
   const user = await findUserByEmail(deps.db, email);
-  if (!user || user.email_verified || !user.is_active) return;
+  if (!user || user.email_verified || !user.is_active) return undefined;
   const now = deps.clock.now();
   const token = randomToken();
   const issued = await deps.db.transaction().execute(async (trx) => {
@@ -157,7 +160,7 @@ export async function resendVerification(deps: AuthDeps, email: string): Promise
     });
     return true;
   });
-  if (issued) deps.mailer.deliver(verificationEmail(deps.config, user.email, token));
+  return issued ? verificationEmail(deps.config, user.email, token) : undefined;
 }
 
 const verificationExpiry = (config: Config, now: Date) =>

@@ -151,6 +151,7 @@ export const TaskListQuerySchema = Type.Object({
   parent_task: Type.Optional(
     Type.String({
       pattern: '^(null|[1-9][0-9]{0,9})$',
+      maxLength: 10,
       description: 'Only subtasks of this task id; the literal `null` lists top-level tasks only',
     }),
   ),
