@@ -258,6 +258,17 @@ describe('response headers', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-frame-options']).toBeDefined();
   });
+
+  it('forbids caching, loading and framing of API answers, errors included', async () => {
+    for (const url of ['/api/tasks', '/api/no-such-route']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.headers['cache-control'], url).toBe('no-store');
+      expect(res.headers['content-security-policy'], url).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers['referrer-policy'], url).toBe('no-referrer');
+    }
+    const docs = await app.inject({ method: 'GET', url: '/docs/static/index.html' });
+    expect(docs.headers['content-security-policy']).not.toBe("default-src 'none'; frame-ancestors 'none'");
+  });
 });
 
 describe('CORS', () => {
