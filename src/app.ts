@@ -11,6 +11,7 @@ import { systemClock, type Clock } from './lib/clock.js';
 import { createMailer, type Mailer } from './lib/mailer.js';
 import { auditPlugin } from './plugins/audit.js';
 import { authPlugin } from './plugins/auth.js';
+import { trustProxyOption, warnAboutTrustProxy } from './plugins/client-ip.js';
 import { corsOptions } from './plugins/cors.js';
 import { registerDocs } from './plugins/docs.js';
 import { installErrorHandler } from './plugins/error-handler.js';
@@ -59,7 +60,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       },
     },
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Requests that fail before routing still answer like every other response.
     ...unroutedErrorHandlers(config),
@@ -77,6 +78,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   // One mailer for every module; closed (its background work finished) before the database.
   app.decorate('mailer', createMailer(config, app.log));
   app.addHook('onClose', async () => app.mailer.close());
+  warnAboutTrustProxy(config.trustProxy, app.log);
 
   installRequestContext(app);
   installValidators(app, [ErrorSchema, ValidationErrorSchema]);

@@ -2,6 +2,7 @@
 // whole (every problem listed in one message) and frozen. Tests build a Config directly.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { normalizeTimeZone } from './lib/timezone.js';
@@ -9,6 +10,11 @@ import { normalizeTimeZone } from './lib/timezone.js';
 export type Environment = 'development' | 'production' | 'test';
 export type EmailBackend = 'console' | 'smtp';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/**
+ * Which proxies may report the client address in X-Forwarded-For (Fastify's `trustProxy`): none,
+ * any (true), the last N hops, or the listed addresses/CIDRs.
+ */
+export type TrustProxy = boolean | number | string[];
 
 export interface Config {
   appName: string;
@@ -21,6 +27,8 @@ export interface Config {
   algorithm: 'HS256';
   accessTokenExpireMinutes: number;
   refreshTokenExpireDays: number;
+  /** Seconds after a rotation in which the replaced refresh token repeats it (parallel tabs); 0: never. */
+  refreshReuseGraceSeconds: number;
   allowedOrigins: string[];
   databaseUrl: string;
   emailBackend: EmailBackend;
@@ -41,7 +49,7 @@ export interface Config {
   defaultTimezone: string;
   verificationTokenExpireHours: number;
   auditRetentionDays: number;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   /** Whether this process runs the scheduled jobs (deadline warnings, escalation, retention). */
@@ -192,6 +200,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     algorithm: 'HS256',
     accessTokenExpireMinutes: int('ACCESS_TOKEN_EXPIRE_MINUTES', 20, 1, 24 * 60),
     refreshTokenExpireDays: int('REFRESH_TOKEN_EXPIRE_DAYS', 3, 1, 365),
+    refreshReuseGraceSeconds: int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
     allowedOrigins,
     databaseUrl,
     emailBackend,
@@ -211,7 +220,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     defaultTimezone: defaultTimezone ?? 'UTC',
     verificationTokenExpireHours: int('VERIFICATION_TOKEN_EXPIRE_HOURS', 24, 1, 24 * 30),
     auditRetentionDays: int('AUDIT_RETENTION_DAYS', 90, 1, 3650),
-    trustProxy: bool('TRUST_PROXY', false),
+    trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems),
     bodyLimitBytes: 1024 * 1024,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     jobsEnabled: bool('JOBS_ENABLED', environment !== 'test'),
@@ -242,6 +251,45 @@ export function estimatedEntropyBits(key: string): number {
     bitsPerCharacter -= p * Math.log2(p);
   }
   return bitsPerCharacter * characters.length;
+}
+
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const MAX_PROXY_HOPS = 20;
+
+/**
+ * TRUST_PROXY: off (unset, false, 0), true (every proxy: only behind one that overwrites
+ * X-Forwarded-For), a hop count, or a comma-separated list of proxy addresses and CIDRs (and
+ * proxy-addr's names loopback, linklocal, uniquelocal). A list names every bad entry.
+ */
+export function parseTrustProxy(raw: string | undefined, problems: string[]): TrustProxy {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '' || ['false', 'no', 'off', '0'].includes(value)) return false;
+  if (['true', 'yes', 'on'].includes(value)) return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops <= MAX_PROXY_HOPS) return hops;
+    problems.push(`TRUST_PROXY as a hop count must be between 1 and ${MAX_PROXY_HOPS} (got "${value}")`);
+    return false;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !isProxyAddress(entry));
+  if (bad.length > 0) {
+    problems.push(
+      'TRUST_PROXY must be false, true, a hop count or a comma-separated list of proxy addresses/CIDRs such as ' +
+        `127.0.0.1,10.0.0.0/8 (not an address or CIDR: ${bad.map((entry) => `"${entry}"`).join(', ')})`,
+    );
+    return false;
+  }
+  return entries;
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  // Zone ids (fe80::1%eth0) are not understood by the proxy matcher.
+  const version = address.includes('%') ? 0 : isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
 }
 
 /** Development convenience: a random secret generated once and kept under the data directory. */
