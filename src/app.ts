@@ -19,6 +19,7 @@ import { installJsonParser } from './plugins/json-body.js';
 import { jobsPlugin } from './plugins/jobs.js';
 import { installRequestContext } from './plugins/request-context.js';
 import { notifierPlugin } from './plugins/notifier.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { securityHeaderOptions, unroutedErrorHandlers } from './plugins/unrouted-errors.js';
 import { installValidators } from './plugins/validation.js';
 import { ErrorSchema, ValidationErrorSchema } from './schemas/common.js';
@@ -94,6 +95,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(auditPlugin);
   await registerDocs(app, config);
   await app.register(notifierPlugin);
+  // Rate limits: after the plugins' own routes (docs, socket: never limited), before the API's.
+  await app.register(rateLimitPlugin);
 
   // jobs: the scheduler registers here (after the notifier, before the routes).
   await app.register(jobsPlugin);

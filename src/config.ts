@@ -42,7 +42,13 @@ export interface Config {
   /** Prefix of every Redis key and channel: instances sharing a Redis but not a database need their own. */
   redisKeyPrefix: string;
   rateLimitEnabled: boolean;
+  /** Requests a minute per user (authenticated) or per client IP (anonymous). */
   rateLimitPerMinute: number;
+  /** Requests a minute per client IP to each public auth route (login, register, refresh, …). */
+  rateLimitAuthPerMinute: number;
+  /** Login attempts per target username (or e-mail) in RATE_LIMIT_LOGIN_WINDOW_MINUTES, from any address. */
+  rateLimitLoginPerUsername: number;
+  rateLimitLoginWindowMinutes: number;
   maxSessionsPerUser: number;
   logLevel: LogLevel;
   bcryptRounds: number;
@@ -212,8 +218,12 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     emailFrom: str('EMAIL_FROM', 'CTMS <noreply@ctms.local>'),
     redisUrl,
     redisKeyPrefix: str('REDIS_KEY_PREFIX', 'ctms'),
-    rateLimitEnabled: bool('RATE_LIMIT_ENABLED', false),
+    // On by default in production only: development and tests stay unthrottled unless asked.
+    rateLimitEnabled: bool('RATE_LIMIT_ENABLED', environment === 'production'),
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),
+    rateLimitAuthPerMinute: int('RATE_LIMIT_AUTH_PER_MINUTE', 10, 1, 1_000_000),
+    rateLimitLoginPerUsername: int('RATE_LIMIT_LOGIN_PER_USERNAME', 10, 1, 1_000_000),
+    rateLimitLoginWindowMinutes: int('RATE_LIMIT_LOGIN_WINDOW_MINUTES', 15, 1, 24 * 60),
     maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', 3, 1, 100),
     logLevel,
     bcryptRounds: int('BCRYPT_ROUNDS', 12, 4, 15),
