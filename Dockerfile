@@ -1,4 +1,6 @@
-# Production image: compiled JavaScript on Node 20, running as an unprivileged user.
+# Production image: compiled JavaScript on Node 20, running as an unprivileged user. The build stage
+# has the toolchain for the native modules (better-sqlite3, bcrypt); the runtime stage only what runs.
+# Migrations are applied at start (once, before any worker when WEB_CONCURRENCY > 1).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -18,5 +20,6 @@ COPY bin ./bin
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s CMD node -e "fetch('http://127.0.0.1:8000/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+# Ready = the database (and Redis, when configured) answer: nginx only gets healthy replicas.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/health/ready').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
 CMD ["node", "dist/server.js"]

@@ -61,6 +61,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       },
     },
     bodyLimit: config.bodyLimitBytes,
+    // Closing stops new connections; a request already accepted is served, not answered 503, so a
+    // proxy never loses one during a rolling restart.
+    return503OnClosing: false,
     trustProxy: trustProxyOption(config.trustProxy),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // Requests that fail before routing still answer like every other response.

@@ -1,0 +1,101 @@
+// Real server processes for the deployment tests: the production build (`node dist/server.js`)
+// started on loopback ports with an environment of the test's choosing, and stopped by signal.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const DIST_SERVER = resolve(ROOT, 'dist/server.js');
+export const DIST_CLI = resolve(ROOT, 'dist/cli.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** The compiled server must exist (`npm run build`, which CI runs before the tests). */
+export function requireBuild(): void {
+  if (!existsSync(DIST_SERVER) || !existsSync(DIST_CLI)) throw new Error('dist/ is missing: run `npm run build` first');
+}
+
+/** A production environment that passes the configuration checks. */
+export function productionEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ENVIRONMENT: 'production',
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    BCRYPT_ROUNDS: '4',
+    JOBS_ENABLED: 'false',
+    RATE_LIMIT_ENABLED: 'false',
+    ALLOWED_ORIGINS: 'http://localhost:3000',
+    ...overrides,
+  };
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  output(): string;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startServer(env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<ServerProcess> {
+  const port = Number(env.PORT);
+  const child = spawn(process.execPath, [DIST_SERVER], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilServing(`${url}/health`, () => child.exitCode !== null, timeoutMs, () => output);
+  return {
+    child,
+    port,
+    url,
+    output: () => output,
+    stop: (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function waitUntilServing(url: string, failed: () => boolean, timeoutMs: number, output: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (failed()) throw new Error(`process exited before serving ${url}:\n${output()}`);
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing served ${url} in time:\n${output()}`);
+}
+
+/** Runs `node dist/cli.js …` and resolves with its exit code and output. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [DIST_CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => done({ code, output }));
+  });
+}
