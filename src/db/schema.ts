@@ -43,6 +43,10 @@ export interface UserSessionsTable {
   last_used: Timestamp;
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
+  /** SHA-256 of the refresh token the last rotation replaced (it may repeat that rotation briefly). */
+  previous_refresh_token_hash: string | null;
+  /** When the last rotation happened. */
+  refresh_rotated_at: Timestamp | null;
 }
 
 export interface EmailVerificationTokensTable {
@@ -50,6 +54,8 @@ export interface EmailVerificationTokensTable {
   user_id: number;
   /** SHA-256 (hex) of the token sent to the user. */
   token_hash: string;
+  /** The new address an e-mail change waits to confirm; null for the account's own address. */
+  email: string | null;
   created_at: Timestamp;
   expires_at: Timestamp;
   used_at: Timestamp | null;

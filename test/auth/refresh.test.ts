@@ -65,13 +65,14 @@ describe('POST /api/auth/refresh', () => {
     }
   });
 
-  it('revokes the whole session when an already-rotated refresh token is presented again', async () => {
+  it('revokes the whole session when an already-rotated refresh token is presented again after the grace window', async () => {
     const s = await loggedIn(t);
     const first = await refresh(t, { refresh_token: s.refreshToken });
     expect(first.statusCode).toBe(200);
     const newAccess = first.json().access as string;
     const newRefresh = responseCookies(first).refresh_token!.value;
 
+    clock.set(new Date(clock.now().getTime() + (t.config.refreshReuseGraceSeconds + 1) * 1000));
     const replay = await refresh(t, { refresh_token: s.refreshToken });
     expect(replay.statusCode).toBe(400);
     expect(typeof replay.json().detail).toBe('string');
@@ -86,11 +87,69 @@ describe('POST /api/auth/refresh', () => {
     }
   });
 
-  it('lets only one of two parallel refreshes with one token succeed', async () => {
+  it('gives two parallel refreshes with one token the same new refresh token, for the same live session', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const s = await loggedIn(t);
+      const results = await Promise.all([refresh(t, { refresh_token: s.refreshToken }), refresh(t, { refresh_token: s.refreshToken })]);
+      expect(results.map((r) => r.statusCode), `round ${round}`).toEqual([200, 200]);
+      const cookies = results.map((r) => responseCookies(r));
+      expect(cookies[0]!.refresh_token!.value).toBe(cookies[1]!.refresh_token!.value);
+      expect(cookies[0]!.refresh_token!.value).not.toBe(s.refreshToken);
+      expect(cookies.map((c) => c.device_id?.value)).toEqual([s.deviceId, s.deviceId]);
+      for (const res of results) {
+        expect(jwtPayload(res.json().access)).toMatchObject({ sid: s.sessionId, sub: String(s.user.id) });
+        expect((await me(t.app, res.json().access)).statusCode).toBe(200);
+      }
+      const row = await sessionRow(t.db, s.sessionId);
+      expect(row?.revoked_at).toBeNull();
+      expect(row?.refresh_token_hash).toBe(sha256(cookies[0]!.refresh_token!.value));
+      // The shared new token rotates on as usual.
+      expect((await refresh(t, { refresh_token: cookies[0]!.refresh_token!.value })).statusCode).toBe(200);
+    }
+  });
+
+  it('repeats the rotation for the replaced token until REFRESH_REUSE_GRACE_SECONDS have passed, then revokes', async () => {
     const s = await loggedIn(t);
-    const results = await Promise.all([refresh(t, { refresh_token: s.refreshToken }), refresh(t, { refresh_token: s.refreshToken })]);
-    expect(results.filter((r) => r.statusCode === 200).length).toBeLessThanOrEqual(1);
-    expect(results.some((r) => r.statusCode === 400)).toBe(true);
+    const first = await refresh(t, { refresh_token: s.refreshToken });
+    const rotated = responseCookies(first).refresh_token!.value;
+    const start = clock.now().getTime();
+    try {
+      clock.set(new Date(start + t.config.refreshReuseGraceSeconds * 1000));
+      const again = await refresh(t, { refresh_token: s.refreshToken });
+      expect(again.statusCode).toBe(200);
+      expect(responseCookies(again).refresh_token!.value).toBe(rotated);
+      expect((await sessionRow(t.db, s.sessionId))?.revoked_at).toBeNull();
+
+      clock.set(new Date(start + t.config.refreshReuseGraceSeconds * 1000 + 1));
+      const late = await refresh(t, { refresh_token: s.refreshToken });
+      expect(late.statusCode).toBe(400);
+      expect(late.json()).toEqual({ detail: 'Refresh token already used; the session has been revoked' });
+      expect((await sessionRow(t.db, s.sessionId))?.revoked_at).not.toBeNull();
+      expect((await refresh(t, { refresh_token: rotated })).statusCode).toBe(400);
+    } finally {
+      clock.set(new Date(start));
+    }
+  });
+
+  it('repeats only the last rotation: a token two rotations back revokes the session, even within the window', async () => {
+    const s = await loggedIn(t);
+    const first = await refresh(t, { refresh_token: s.refreshToken });
+    const second = await refresh(t, { refresh_token: responseCookies(first).refresh_token!.value });
+    expect(second.statusCode).toBe(200);
+    const res = await refresh(t, { refresh_token: s.refreshToken });
+    expect(res.statusCode).toBe(400);
+    expect((await sessionRow(t.db, s.sessionId))?.revoked_at).not.toBeNull();
+  });
+
+  it('keeps only hashes of the refresh tokens a rotation and its repetition hand out', async () => {
+    const s = await loggedIn(t);
+    const first = await refresh(t, { refresh_token: s.refreshToken });
+    await refresh(t, { refresh_token: s.refreshToken });
+    const stored = JSON.stringify(await authSnapshot(t.db));
+    for (const token of [s.refreshToken, responseCookies(first).refresh_token!.value]) {
+      expect(stored).not.toContain(token);
+      expect(stored).toContain(sha256(token));
+    }
   });
 
   it('ignores an Authorization header, even garbage', async () => {
@@ -190,5 +249,31 @@ describe('POST /api/auth/refresh', () => {
     expect(res.headers['www-authenticate']).toBe('Bearer');
     // And an access token made for the session is still fine.
     expect((await me(t.app, issueAccessToken(t.config, s.user.id, s.sessionId, clock.now()).token)).statusCode).toBe(200);
+  });
+});
+
+describe('POST /api/auth/refresh with REFRESH_REUSE_GRACE_SECONDS=0', () => {
+  const clock = fixedClock('2030-03-01T12:00:00.000Z');
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await buildTestApp({ refreshReuseGraceSeconds: 0 }, { clock });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('revokes the session at once when a rotated token comes back', async () => {
+    const s = await loggedIn(t);
+    expect((await refresh(t, { refresh_token: s.refreshToken })).statusCode).toBe(200);
+    const replay = await refresh(t, { refresh_token: s.refreshToken });
+    expect(replay.statusCode).toBe(400);
+    expect((await sessionRow(t.db, s.sessionId))?.revoked_at).not.toBeNull();
+  });
+
+  it('lets at most one of two parallel refreshes with one token succeed', async () => {
+    const s = await loggedIn(t);
+    const results = await Promise.all([refresh(t, { refresh_token: s.refreshToken }), refresh(t, { refresh_token: s.refreshToken })]);
+    expect(results.filter((r) => r.statusCode === 200).length).toBeLessThanOrEqual(1);
+    expect(results.some((r) => r.statusCode === 400)).toBe(true);
   });
 });

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       algorithm: 'HS256',
       accessTokenExpireMinutes: 20,
       refreshTokenExpireDays: 3,
+      refreshReuseGraceSeconds: 10,
       maxSessionsPerUser: 3,
       bcryptRounds: 12,
       defaultTimezone: 'UTC',
@@ -53,6 +54,7 @@ describe('loadConfig', () => {
         ALGORITHM: 'HS256',
         ACCESS_TOKEN_EXPIRE_MINUTES: '5',
         REFRESH_TOKEN_EXPIRE_DAYS: '7',
+        REFRESH_REUSE_GRACE_SECONDS: '0',
         ALLOWED_ORIGINS: 'https://a.example.com, https://b.example.com/',
         DATABASE_URL: 'postgresql+asyncpg://u:p@db:5432/ctms',
         EMAIL_BACKEND: 'smtp',
@@ -83,6 +85,7 @@ describe('loadConfig', () => {
       port: 9000,
       accessTokenExpireMinutes: 5,
       refreshTokenExpireDays: 7,
+      refreshReuseGraceSeconds: 0,
       allowedOrigins: ['https://a.example.com', 'https://b.example.com'],
       emailBackend: 'smtp',
       smtpHost: 'mail',
@@ -104,6 +107,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ DEBUG: 'true' }, { dataDir: null }).logLevel).toBe('debug');
     expect(loadConfig({ DEBUG: 'true', LOG_LEVEL: 'warn' }, { dataDir: null }).logLevel).toBe('warn');
     expect(loadConfig({}, { dataDir: null }).logLevel).toBe('info');
+  });
+
+  it('refuses a REFRESH_REUSE_GRACE_SECONDS that is negative, fractional or over 300', () => {
+    for (const value of ['-1', '2.5', '301', 'ten']) {
+      expect(problemsOf({ REFRESH_REUSE_GRACE_SECONDS: value }), value).toEqual([expect.stringContaining('REFRESH_REUSE_GRACE_SECONDS')]);
+    }
   });
 
   it('lists every problem at once in one message', () => {

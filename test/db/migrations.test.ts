@@ -18,8 +18,11 @@ afterAll(async () => {
 
 const TABLES = {
   users: ['id', 'username', 'email', 'hashed_password', 'role', 'timezone', 'email_verified', 'is_active', 'created_at'],
-  user_sessions: ['id', 'user_id', 'refresh_token_hash', 'device_id', 'created_at', 'last_used', 'expires_at', 'revoked_at'],
-  email_verification_tokens: ['id', 'user_id', 'token_hash', 'created_at', 'expires_at', 'used_at'],
+  user_sessions: [
+    'id', 'user_id', 'refresh_token_hash', 'device_id', 'created_at', 'last_used', 'expires_at', 'revoked_at',
+    'previous_refresh_token_hash', 'refresh_rotated_at',
+  ],
+  email_verification_tokens: ['id', 'user_id', 'token_hash', 'email', 'created_at', 'expires_at', 'used_at'],
   tasks: [
     'id', 'title', 'description', 'status', 'priority', 'estimated_hours', 'actual_hours', 'deadline',
     'priority_escalated', 'assigned_to', 'created_by', 'parent_task_id', 'created_at', 'updated_at',

@@ -150,7 +150,10 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         summary: 'Exchange the refresh cookie for a new access token',
         description:
           'Reads the refresh_token cookie, rotates it (a new cookie is set) and returns a new access token. ' +
-          'Presenting a refresh token that was already rotated revokes the whole session.',
+          `Presenting a refresh token that was already rotated revokes the whole session, except within ` +
+          `${app.config.refreshReuseGraceSeconds} seconds (REFRESH_REUSE_GRACE_SECONDS) of its rotation: then it yields the same ` +
+          'new refresh token as that rotation (and an access token for the same session), so that two tabs refreshing ' +
+          'at once both stay logged in.',
         response: { 200: TokenResponseSchema, ...errorResponses(400, 403) },
       },
     },

@@ -32,8 +32,16 @@ import {
   rotateRefreshToken,
   setRefreshTokenHash,
   trimLiveSessions,
+  type SessionState,
 } from './sessions.repository.js';
-import { issueAccessToken, issueRefreshToken, readToken, refreshLifetimeSeconds, type IssuedToken } from './tokens.js';
+import {
+  issueAccessToken,
+  issueRefreshToken,
+  readToken,
+  refreshLifetimeSeconds,
+  rotatedRefreshToken,
+  type IssuedToken,
+} from './tokens.js';
 import {
   consumeVerificationToken,
   deleteUnusedVerificationTokens,
@@ -238,12 +246,15 @@ export async function login(deps: AuthDeps, input: Login, client: Client): Promi
 const refreshExpiry = (config: Config, now: Date) =>
   new Date((Math.floor(now.getTime() / 1000) + refreshLifetimeSeconds(config)) * 1000).toISOString();
 
-type RefreshOutcome = { ok: true; deviceId: string } | { ok: false; error: AppError; reuse?: true };
+type RefreshOutcome = { ok: true; deviceId: string; refresh: IssuedToken } | { ok: false; error: AppError; reuse?: true };
 
 /**
  * Rotates the refresh token. A token that is signed, unexpired and names a live session but is not
- * that session's current token has been rotated already: someone is replaying it, so the whole
- * session is revoked (and that revocation is committed even though the request fails).
+ * that session's current token has been rotated already. Within REFRESH_REUSE_GRACE_SECONDS of that
+ * rotation it is another tab that refreshed at the same moment, and it gets the same new refresh
+ * token (derived again: see rotatedRefreshToken) with an access token for the session. Later,
+ * someone is replaying it: the whole session is revoked (and that revocation is committed even
+ * though the request fails).
  */
 export async function refreshSession(deps: AuthDeps, presented: string | undefined): Promise<IssuedSession> {
   const { db, config } = deps;
@@ -254,7 +265,7 @@ export async function refreshSession(deps: AuthDeps, presented: string | undefin
   if (!claims) throw badRequest('Invalid or expired refresh token');
   const presentedHash = sha256(presented);
 
-  const next = issueRefreshToken(config, claims.userId, claims.sessionId, now);
+  const next = rotatedRefreshToken(config, claims.userId, claims.sessionId, presentedHash, now);
   const outcome = await db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
     const user = await findUserById(trx, claims.userId);
     if (!user) return { ok: false, error: badRequest('Invalid or expired refresh token') };
@@ -269,12 +280,14 @@ export async function refreshSession(deps: AuthDeps, presented: string | undefin
       now: iso,
       expiresAt: refreshExpiry(config, now),
     });
-    if (rotated) return { ok: true, deviceId: rotated.deviceId };
+    if (rotated) return { ok: true, deviceId: rotated.deviceId, refresh: next };
 
     const session = await findSessionState(trx, claims.sessionId);
     if (!session || session.userId !== claims.userId) return { ok: false, error: badRequest('Invalid or expired refresh token') };
     if (session.revokedAt !== null) return { ok: false, error: badRequest('Session has been revoked') };
     if (session.expiresAt <= iso) return { ok: false, error: badRequest('Session has expired') };
+    const repeated = repeatedRotation(config, session, presentedHash, now);
+    if (repeated) return { ok: true, deviceId: session.deviceId, refresh: repeated };
     await revokeSession(trx, session.id, iso);
     return { ok: false, reuse: true, error: badRequest('Refresh token already used; the session has been revoked') };
   });
@@ -288,9 +301,21 @@ export async function refreshSession(deps: AuthDeps, presented: string | undefin
     userId: claims.userId,
     sessionId: claims.sessionId,
     deviceId: outcome.deviceId,
-    refresh: next,
+    refresh: outcome.refresh,
     access: issueAccessToken(config, claims.userId, claims.sessionId, now),
   };
+}
+
+/**
+ * The token the session's last rotation issued, when `presentedHash` is the token it replaced and
+ * that rotation is at most REFRESH_REUSE_GRACE_SECONDS old (and still the session's current token).
+ */
+function repeatedRotation(config: Config, session: SessionState, presentedHash: string, now: Date): IssuedToken | undefined {
+  const { previousRefreshTokenHash: previous, refreshRotatedAt: rotatedAt } = session;
+  if (config.refreshReuseGraceSeconds <= 0 || previous !== presentedHash || rotatedAt === null) return undefined;
+  if (now.getTime() - Date.parse(rotatedAt) > config.refreshReuseGraceSeconds * 1000) return undefined;
+  const token = rotatedRefreshToken(config, session.userId, session.id, presentedHash, new Date(rotatedAt));
+  return sha256(token.token) === session.refreshTokenHash ? token : undefined;
 }
 
 export async function logout(deps: AuthDeps, sessionId: number): Promise<void> {

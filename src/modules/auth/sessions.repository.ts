@@ -107,7 +107,13 @@ export interface Rotation {
 export async function rotateRefreshToken(db: Database, r: Rotation): Promise<{ deviceId: string } | undefined> {
   return db
     .updateTable('user_sessions')
-    .set({ refresh_token_hash: r.nextHash, last_used: r.now, expires_at: r.expiresAt })
+    .set({
+      refresh_token_hash: r.nextHash,
+      previous_refresh_token_hash: r.presentedHash,
+      refresh_rotated_at: r.now,
+      last_used: r.now,
+      expires_at: r.expiresAt,
+    })
     .where('id', '=', r.sessionId)
     .where('user_id', '=', r.userId)
     .where('refresh_token_hash', '=', r.presentedHash)
@@ -119,7 +125,11 @@ export async function rotateRefreshToken(db: Database, r: Rotation): Promise<{ d
 export interface SessionState {
   id: number;
   userId: number;
+  deviceId: string;
   refreshTokenHash: string;
+  /** The refresh token the last rotation replaced, and when that rotation happened. */
+  previousRefreshTokenHash: string | null;
+  refreshRotatedAt: string | null;
   revokedAt: string | null;
   expiresAt: string;
 }
@@ -127,11 +137,29 @@ export interface SessionState {
 export async function findSessionState(db: Database, sessionId: number): Promise<SessionState | undefined> {
   const row = await db
     .selectFrom('user_sessions')
-    .select(['id', 'user_id', 'refresh_token_hash', 'revoked_at', 'expires_at'])
+    .select([
+      'id',
+      'user_id',
+      'device_id',
+      'refresh_token_hash',
+      'previous_refresh_token_hash',
+      'refresh_rotated_at',
+      'revoked_at',
+      'expires_at',
+    ])
     .where('id', '=', sessionId)
     .executeTakeFirst();
   return row
-    ? { id: row.id, userId: row.user_id, refreshTokenHash: row.refresh_token_hash, revokedAt: row.revoked_at, expiresAt: row.expires_at }
+    ? {
+        id: row.id,
+        userId: row.user_id,
+        deviceId: row.device_id,
+        refreshTokenHash: row.refresh_token_hash,
+        previousRefreshTokenHash: row.previous_refresh_token_hash,
+        refreshRotatedAt: row.refresh_rotated_at,
+        revokedAt: row.revoked_at,
+        expiresAt: row.expires_at,
+      }
     : undefined;
 }
 

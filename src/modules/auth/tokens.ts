@@ -1,6 +1,6 @@
 // Access and refresh JWTs. Both carry the session id (`sid`); the `type` claim keeps one kind from
 // being used as the other.
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { Config } from '../../config.js';
 import { JwtError, signJwt, verifyJwt, type JwtPayload } from '../../lib/jwt.js';
 
@@ -25,10 +25,9 @@ export interface IssuedToken {
 export const accessLifetimeSeconds = (config: Config) => config.accessTokenExpireMinutes * 60;
 export const refreshLifetimeSeconds = (config: Config) => config.refreshTokenExpireDays * 24 * 60 * 60;
 
-function issue(config: Config, type: TokenType, userId: number, sessionId: number, now: Date): IssuedToken {
+function issue(config: Config, type: TokenType, userId: number, sessionId: number, now: Date, jti: string = randomUUID()): IssuedToken {
   const issuedAt = Math.floor(now.getTime() / 1000);
   const expiresIn = type === 'access' ? accessLifetimeSeconds(config) : refreshLifetimeSeconds(config);
-  const jti = randomUUID();
   const payload: JwtPayload = { sub: String(userId), sid: sessionId, jti, type, iat: issuedAt, exp: issuedAt + expiresIn };
   return { token: signJwt(payload, config.secretKey), jti, expiresAt: issuedAt + expiresIn, expiresIn };
 }
@@ -38,6 +37,18 @@ export const issueAccessToken = (config: Config, userId: number, sessionId: numb
 
 export const issueRefreshToken = (config: Config, userId: number, sessionId: number, now = new Date()) =>
   issue(config, 'refresh', userId, sessionId, now);
+
+/**
+ * The refresh token that replaces the one hashed `previousHash` in a rotation at `rotatedAt`. Its
+ * `jti` is derived from the secret key and that rotation instead of drawn at random, so the same
+ * rotation yields the same token again: a refresh repeating it within the reuse grace window hands
+ * out the same token, which is never stored (only its hash is).
+ */
+export function rotatedRefreshToken(config: Config, userId: number, sessionId: number, previousHash: string, rotatedAt: Date): IssuedToken {
+  const mac = createHmac('sha256', config.secretKey).update(`refresh-rotation:${sessionId}:${previousHash}`).digest('hex');
+  const jti = `${mac.slice(0, 8)}-${mac.slice(8, 12)}-${mac.slice(12, 16)}-${mac.slice(16, 20)}-${mac.slice(20, 32)}`;
+  return issue(config, 'refresh', userId, sessionId, rotatedAt, jti);
+}
 
 /** Returns the claims of a valid token of the expected type, or null for anything else. */
 export function readToken(config: Config, token: string, expected: TokenType, now = new Date()): TokenClaims | null {
