@@ -277,7 +277,7 @@ describe('CORS', () => {
     expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(res.headers['access-control-allow-credentials']).toBe('true');
     const exposed = String(res.headers['access-control-expose-headers']).toLowerCase();
-    for (const header of ['x-new-access-token', 'x-total-count', 'x-process-time', 'x-request-id']) {
+    for (const header of ['x-new-access-token', 'x-total-count', 'x-process-time', 'x-request-id', 'retry-after', 'x-ratelimit-remaining']) {
       expect(exposed).toContain(header);
     }
   });
