@@ -7,7 +7,8 @@ import { bearer, jwtPayload, loginRequest, me, responseCookies } from '../helper
 describe('revocation of live access tokens', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await buildTestApp({ maxSessionsPerUser: 3 });
+    // Reuse is detected at once here; the grace window for parallel refreshes is tested in refresh.test.ts.
+    t = await buildTestApp({ maxSessionsPerUser: 3, refreshReuseGraceSeconds: 0 });
   });
   afterAll(async () => {
     await t.close();

@@ -19,7 +19,8 @@ describe.each(['test', 'production'] as const)('secrets stay secret (ENVIRONMENT
   let logs: CapturedLogs;
   beforeAll(async () => {
     logs = captureLogs('trace');
-    t = await buildTestApp({ environment }, { logger: logs.logger });
+    // No grace window, so the replayed refresh token below is detected (and logged) at once.
+    t = await buildTestApp({ environment, refreshReuseGraceSeconds: 0 }, { logger: logs.logger });
   });
   afterAll(async () => {
     await t.close();
