@@ -57,13 +57,14 @@ describe('PATCH /api/auth/users/me', () => {
       payload: JSON.stringify(payload),
     });
 
-  it('changes the e-mail', async () => {
+  it('keeps the e-mail until the new address is verified (see email-change.test.ts)', async () => {
     const { user, headers } = await createUserWithSession(t.app);
     const res = await patch(headers, { email: `changed.${user.username}@example.org` });
     expect(res.statusCode).toBe(200);
-    expect(res.json().email).toBe(`changed.${user.username}@example.org`);
-    const row = await t.db.selectFrom('users').select('email').where('id', '=', user.id).executeTakeFirstOrThrow();
-    expect(row.email).toBe(`changed.${user.username}@example.org`);
+    expect(res.json()).toMatchObject({ email: user.email, email_verified: true });
+    const row = await t.db.selectFrom('users').select(['email', 'email_verified']).where('id', '=', user.id).executeTakeFirstOrThrow();
+    expect(row.email).toBe(user.email);
+    expect(Boolean(row.email_verified)).toBe(true);
   });
 
   it('accepts its own e-mail in another case', async () => {

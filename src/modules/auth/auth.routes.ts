@@ -85,7 +85,11 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'Verify an e-mail address',
-        description: `A token is single-use and expires ${app.config.verificationTokenExpireHours} hours after it was issued.`,
+        description:
+          `A token is single-use and expires ${app.config.verificationTokenExpireHours} hours after it was issued. ` +
+          'A registration token verifies the account\'s address; the token of an e-mail change (PATCH /users/me) makes ' +
+          'the new address the account\'s, verified, unless another account has taken it meanwhile (400 "Email ' +
+          'already registered", and the token stays unused).',
         body: VerifyEmailSchema,
         response: { 200: MessageResponseSchema, ...errorResponses(400, 422) },
       },

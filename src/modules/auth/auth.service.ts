@@ -20,6 +20,7 @@ import {
   lockUser,
   lockUserForLogin,
   markEmailVerified,
+  updateUser,
 } from '../users/users.repository.js';
 import type { Login, Register } from './auth.schemas.js';
 import { passwordMatches } from './passwords.js';
@@ -122,6 +123,11 @@ function assertIdentityFree(taken: { username: boolean; email: boolean }): void 
   if (taken.email) throw badRequest('Email already registered');
 }
 
+/**
+ * Uses a verification token: marks the account's address verified, or — for the token of an e-mail
+ * change — makes the new address the account's (verified), provided no other account has taken it
+ * since the change was asked for (pending addresses are not reserved).
+ */
 export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> {
   const tokenHash = sha256(token);
   const owner = await findVerificationToken(deps.db, tokenHash);
@@ -131,9 +137,16 @@ export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> 
     // The user's row first, as resendVerification does: the two never wait on each other crosswise
     // (a deadlock in PostgreSQL), and a resend either sees the user verified or supersedes the token.
     await lockUser(trx, owner.userId);
-    const userId = await consumeVerificationToken(trx, tokenHash, now);
-    if (userId === undefined) return false;
-    await markEmailVerified(trx, userId, now);
+    const used = await consumeVerificationToken(trx, tokenHash, now);
+    if (used === undefined) return false;
+    if (used.newEmail === null) {
+      await markEmailVerified(trx, used.userId, now);
+      return true;
+    }
+    // Rolled back with the token unused if the address is taken now.
+    if ((await claimIdentity(trx, { email: used.newEmail }, used.userId)).email) throw badRequest('Email already registered');
+    await updateUser(trx, used.userId, { email: used.newEmail, emailVerified: true }, now);
+    await deleteUnusedVerificationTokens(trx, used.userId, 'e-mail change');
     return true;
   });
   if (verified) return;
@@ -159,7 +172,7 @@ export async function resendVerification(deps: AuthDeps, email: string): Promise
     // because a verification may have committed since the read above.
     const flags = await lockUser(trx, user.id);
     if (!flags || flags.emailVerified || !flags.isActive) return false;
-    await deleteUnusedVerificationTokens(trx, user.id);
+    await deleteUnusedVerificationTokens(trx, user.id, 'own address');
     await insertVerificationToken(trx, {
       userId: user.id,
       tokenHash: sha256(token),
@@ -169,6 +182,37 @@ export async function resendVerification(deps: AuthDeps, email: string): Promise
     return true;
   });
   return issued ? verificationEmail(deps.config, user.email, token) : undefined;
+}
+
+/**
+ * Records a pending change of the user's address to `newEmail` (replacing any earlier pending
+ * change) and returns the e-mail to send to that address. The caller holds the user's row lock and
+ * sends the e-mail after committing; the address changes only when the token comes back.
+ */
+export async function requestEmailChange(trx: Database, config: Config, userId: number, newEmail: string, now: Date): Promise<MailMessage> {
+  const token = randomToken();
+  await deleteUnusedVerificationTokens(trx, userId, 'e-mail change');
+  await insertVerificationToken(trx, {
+    userId,
+    tokenHash: sha256(token),
+    now: now.toISOString(),
+    expiresAt: verificationExpiry(config, now),
+    newEmail,
+  });
+  return {
+    to: newEmail,
+    subject: `${config.appName}: confirm your new email address`,
+    text: [
+      `Someone (hopefully you) asked to make this address the e-mail address of a ${config.appName} account.`,
+      '',
+      'Your email verification token is:',
+      '',
+      `    ${token}`,
+      '',
+      `Submit it to POST /api/auth/verify-email as {"token": "<token>"} within ${config.verificationTokenExpireHours} hours;`,
+      'the account keeps its current address until then. If you did not ask for this, ignore this message.',
+    ].join('\n'),
+  };
 }
 
 const verificationExpiry = (config: Config, now: Date) =>

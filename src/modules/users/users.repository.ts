@@ -204,6 +204,7 @@ export async function markEmailVerified(db: Database, id: number, now: string): 
 
 export interface UserChanges {
   email?: string;
+  emailVerified?: boolean;
   timezone?: string;
   role?: Role;
   isActive?: boolean;
@@ -217,6 +218,7 @@ export async function updateUser(db: Database, id: number, changes: UserChanges,
     .set({
       updated_at: now,
       ...(changes.email !== undefined && { email: changes.email }),
+      ...(changes.emailVerified !== undefined && { email_verified: changes.emailVerified }),
       ...(changes.timezone !== undefined && { timezone: changes.timezone }),
       ...(changes.role !== undefined && { role: changes.role }),
       ...(changes.isActive !== undefined && { is_active: changes.isActive }),

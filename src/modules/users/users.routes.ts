@@ -16,7 +16,7 @@ const security = [{ bearerAuth: [] }];
 
 export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const deps: UsersDeps = { db: app.db, config: app.config, clock: app.clock };
+  const deps: UsersDeps = { db: app.db, config: app.config, clock: app.clock, mailer: app.mailer };
 
   app.get(
     '/users/me',
@@ -42,7 +42,14 @@ export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
         summary: "Change the caller's e-mail, timezone or password",
         description:
           'Developers cannot change their timezone (403). A password change needs current_password and new_password ' +
-          '(a wrong current password is a 400) and revokes every other session of the user.',
+          '(a wrong current password is a 400) and revokes every other session of the user. A new e-mail address ' +
+          'does not replace the current one yet: a verification token is e-mailed to the new address (with the ' +
+          'console e-mail backend outside production, the server log shows it), and POST /api/auth/verify-email with ' +
+          'that token makes it the account\'s address, verified — unless another account has taken it meanwhile (400). ' +
+          'Until then this response, login and every other answer show the current address. The pending address ' +
+          'is not reserved: anyone may still register or claim it, so nobody can block its owner by asking for it ' +
+          'first. A new request replaces the pending one; an address equal to any account\'s e-mail or username ' +
+          'is a 400 at once. The current address in other letter case is applied at once.',
         body: UserUpdateMeSchema,
         response: { 200: UserPublicSchema, ...errorResponses(400, 401, 403, 422) },
       },
