@@ -249,11 +249,13 @@ describe('ALLOWED_ORIGINS=* (development only)', () => {
 });
 
 describe('docker-compose.yml', () => {
-  it('does not trust X-Forwarded-For on an API port it publishes directly', () => {
+  it('does not trust X-Forwarded-For when the API port is published directly', () => {
     const compose = readFileSync(join(__dirname, '../../docker-compose.yml'), 'utf8');
-    const api = compose.slice(compose.indexOf('  api:'), compose.indexOf('\n  db:'));
-    const publishesPort = /\n {4}ports:\s*\n\s*- "?\d+:8000"?/.test(api);
-    const trustsProxy = /TRUST_PROXY:\s*"?(true|1|yes|on)"?/i.test(api);
+    // The api service up to the next service; TRUST_PROXY may sit in a shared environment block.
+    const api = /\n {2}api:\n((?: {4}.*\n|\s*\n)*)/.exec(compose)?.[1] ?? '';
+    expect(api).not.toBe('');
+    const publishesPort = /\n {4}ports:/.test(`\n${api}`);
+    const trustsProxy = /TRUST_PROXY:\s*"?(?!(?:false|0|off|no)\b)[^"\s]+/i.test(compose);
     expect(publishesPort && trustsProxy).toBe(false);
   });
 });
