@@ -20,6 +20,7 @@ import { jobsPlugin } from './plugins/jobs.js';
 import { installRequestContext } from './plugins/request-context.js';
 import { notifierPlugin } from './plugins/notifier.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { staticClientPlugin } from './plugins/static-client.js';
 import { securityHeaderOptions, unroutedErrorHandlers } from './plugins/unrouted-errors.js';
 import { installValidators } from './plugins/validation.js';
 import { ErrorSchema, ValidationErrorSchema } from './schemas/common.js';
@@ -97,6 +98,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(authPlugin);
   await app.register(auditPlugin);
   await registerDocs(app, config);
+  // The client's pages (STATIC_DIR): before the rate limits, which they are not subject to.
+  await app.register(staticClientPlugin);
   await app.register(notifierPlugin);
   // Rate limits: after the plugins' own routes (docs, socket: never limited), before the API's.
   await app.register(rateLimitPlugin);

@@ -1,9 +1,9 @@
 // Configuration: every setting of the service, read once from an environment map, validated as a
 // whole (every problem listed in one message) and frozen. Tests build a Config directly.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { normalizeTimeZone } from './lib/timezone.js';
 
@@ -64,6 +64,8 @@ export interface Config {
   /** Seconds between WebSocket pings; a socket that missed the previous pong is dropped. */
   wsHeartbeatSeconds: number;
   wsMaxSocketsPerUser: number;
+  /** A built single-page client served at / (absolute path; holds index.html), or null. */
+  staticDir: string | null;
 }
 
 export class ConfigError extends Error {
@@ -237,6 +239,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     jobsIntervalSeconds: int('JOBS_INTERVAL_SECONDS', 60, 1, 86_400),
     wsHeartbeatSeconds: int('WS_HEARTBEAT_SECONDS', 30, 1, 3600),
     wsMaxSocketsPerUser: int('WS_MAX_SOCKETS_PER_USER', 10, 1, 1000),
+    staticDir: parseStaticDir(read('STATIC_DIR'), problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   if (secretKey === undefined) {
@@ -319,4 +322,16 @@ function developmentSecret(dataDir: string): string {
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig({ ENVIRONMENT: 'test', SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789', BCRYPT_ROUNDS: '4' }, { dataDir: null });
   return Object.freeze({ ...base, ...overrides });
+}
+
+/** STATIC_DIR: an existing directory holding the client's index.html, kept as an absolute path. */
+export function parseStaticDir(raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined) return null;
+  const dir = resolve(raw);
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) {
+    problems.push(`STATIC_DIR must be a directory holding the built client (not a directory: "${dir}")`);
+  } else if (statSync(join(dir, 'index.html'), { throwIfNoEntry: false })?.isFile() !== true) {
+    problems.push(`STATIC_DIR must hold the client's index.html (none in "${dir}")`);
+  }
+  return dir;
 }

@@ -3,22 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, estimatedEntropyBits, loadConfig, readEnvironment } from '../../src/config.js';
+import { estimatedEntropyBits, loadConfig, readEnvironment } from '../../src/config.js';
 import { parseDatabaseUrl } from '../../src/db/database.js';
 import { buildTestApp } from '../helpers/app.js';
+import { problemsOf } from '../helpers/config.js';
 
 /** What `openssl rand -hex 32` prints. */
 const strongSecret = '5f0c9e3b7a12d84c6e0b9f3a21c7d5e8b4a69f0e3d2c1b7a8e5f4d3c2b1a0f9e';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env, { dataDir: null });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('loadConfig', () => {
   it('uses the original service defaults when nothing is set', () => {

@@ -39,6 +39,8 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  // With STATIC_DIR, / is the client's index.html instead (static-client.ts).
+  if (app.config.staticDir !== null) return;
   app.get(
     '/',
     {
