@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type DatabaseConnection, type Driver } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.js';
 
@@ -17,7 +17,16 @@ export interface DatabaseHandle {
   dialect: DialectName;
   /** Cheap liveness probe used by /health. */
   ping(): Promise<void>;
+  /** Connections of the PostgreSQL pool (for metrics); absent on SQLite, which has one connection. */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
 }
 
 export interface ParsedDatabaseUrl {
@@ -70,7 +79,7 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
   // uniqueness (usernames, e-mails, tag names) and search must agree, so lower() is JavaScript's
   // here — registered on every connection, before any index on lower(...) is built or used.
   raw.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? lowerLikePostgres(value) : value));
-  const dialect: Dialect = new SqliteDialect({ database: bindBooleansAsIntegers(raw) });
+  const dialect = new ImmediateSqliteDialect({ database: bindBooleansAsIntegers(raw) });
   const db = new Kysely<DB>({ dialect, log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
   let closed = false;
   return {
@@ -114,8 +123,25 @@ function createPostgres(connectionString: string, poolSize: number, log?: (e: { 
     ping: async () => {
       await sql`select 1`.execute(db);
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * SQLite transactions that take the write lock when they begin (BEGIN IMMEDIATE). Several processes
+ * (cluster workers) share the file: a deferred transaction that read before writing fails with
+ * SQLITE_BUSY when another process wrote meanwhile (its snapshot is stale; the busy timeout cannot
+ * help). An immediate one waits for the lock (busy_timeout) and then reads the latest data.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
 }
 
 /**
