@@ -18,6 +18,8 @@ import { installErrorHandler } from './plugins/error-handler.js';
 import { installJsonParser } from './plugins/json-body.js';
 import { jobsPlugin } from './plugins/jobs.js';
 import { installRequestContext } from './plugins/request-context.js';
+import { drainPlugin } from './plugins/drain.js';
+import { metricsPlugin, type MetricsOptions } from './plugins/metrics.js';
 import { notifierPlugin } from './plugins/notifier.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { staticClientPlugin } from './plugins/static-client.js';
@@ -43,6 +45,8 @@ export interface AppDependencies {
   clock?: Clock;
   /** Overrides the logger (tests may capture log lines). */
   logger?: FastifyServerOptions['logger'];
+  /** The cluster worker's slot and where its /metrics come from (runtime/instance.ts). */
+  metrics?: MetricsOptions;
 }
 
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
@@ -92,12 +96,15 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.addSchema(ErrorSchema);
   app.addSchema(ValidationErrorSchema);
 
+  await app.register(drainPlugin);
   await app.register(helmet, securityHeaderOptions(config));
   await app.register(cors, corsOptions(config));
   await app.register(cookie);
   await app.register(authPlugin);
   await app.register(auditPlugin);
   await registerDocs(app, config);
+  // After the docs, so that /metrics is in the OpenAPI document.
+  await app.register(metricsPlugin, deps.metrics ?? {});
   // The client's pages (STATIC_DIR): before the rate limits, which they are not subject to.
   await app.register(staticClientPlugin);
   await app.register(notifierPlugin);

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { normalizeTimeZone } from './lib/timezone.js';
@@ -58,6 +59,12 @@ export interface Config {
   trustProxy: TrustProxy;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** Worker processes serving the port (node:cluster); 1 runs a single process without a cluster. */
+  webConcurrency: number;
+  /** Whether /metrics (Prometheus text format) is served. */
+  metricsEnabled: boolean;
+  /** When set, /metrics is served on this port by a separate small server instead of the main port. */
+  metricsPort: number | null;
   /** Whether this process runs the scheduled jobs (deadline warnings, escalation, retention). */
   jobsEnabled: boolean;
   jobsIntervalSeconds: number;
@@ -235,12 +242,16 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems),
     bodyLimitBytes: 1024 * 1024,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    webConcurrency: parseWebConcurrency(read('WEB_CONCURRENCY'), problems),
+    metricsEnabled: bool('METRICS_ENABLED', false),
+    metricsPort: read('METRICS_PORT') === undefined ? null : int('METRICS_PORT', 0, 1, 65535),
     jobsEnabled: bool('JOBS_ENABLED', environment !== 'test'),
     jobsIntervalSeconds: int('JOBS_INTERVAL_SECONDS', 60, 1, 86_400),
     wsHeartbeatSeconds: int('WS_HEARTBEAT_SECONDS', 30, 1, 3600),
     wsMaxSocketsPerUser: int('WS_MAX_SOCKETS_PER_USER', 10, 1, 1000),
     staticDir: parseStaticDir(read('STATIC_DIR'), problems),
   };
+  if (config.metricsPort !== null && config.metricsPort === config.port) problems.push('METRICS_PORT must differ from PORT');
   if (problems.length > 0) throw new ConfigError(problems);
   if (secretKey === undefined) {
     // Development and test only: a secret that survives restarts, so logins survive them too.
@@ -264,6 +275,18 @@ export function estimatedEntropyBits(key: string): number {
     bitsPerCharacter -= p * Math.log2(p);
   }
   return bitsPerCharacter * characters.length;
+}
+
+const MAX_WEB_CONCURRENCY = 256;
+
+/** WEB_CONCURRENCY: a worker count, or `auto` for one worker per core the process may use. */
+export function parseWebConcurrency(raw: string | undefined, problems: string[]): number {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '') return 1;
+  if (value === 'auto') return availableParallelism();
+  if (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_WEB_CONCURRENCY) return Number(value);
+  problems.push(`WEB_CONCURRENCY must be "auto" or an integer between 1 and ${MAX_WEB_CONCURRENCY} (got "${value}")`);
+  return 1;
 }
 
 const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];

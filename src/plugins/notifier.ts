@@ -15,6 +15,7 @@ import { CLOSE, SocketHub } from '../modules/notifications/socket-hub.js';
 declare module 'fastify' {
   interface FastifyInstance {
     notifier: Notifier;
+    notificationBus: MessageBus;
     socketHub: SocketHub;
   }
 }
@@ -59,6 +60,7 @@ export const notifierPlugin = fp(
       },
     };
     app.decorate('notifier', notifier);
+    app.decorate('notificationBus', bus);
     app.decorate('socketHub', hub);
 
     await app.register(websocket, {

@@ -25,6 +25,8 @@ export interface MessageBus {
   publish(event: BusEvent): void;
   /** Whether events reach other instances right now. */
   healthy(): boolean;
+  /** Resolves when the bus answers a round trip (Redis PING); rejects otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export const localBus = (): MessageBus => ({
   kind: 'local',
   publish: () => undefined,
   healthy: () => true,
+  ping: async () => undefined,
   close: async () => undefined,
 });
 
@@ -93,6 +96,10 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
       publisher.publish(channel, JSON.stringify({ origin, event } satisfies Envelope)).catch(reportDown);
     },
     healthy: () => !down && publisher.status === 'ready' && subscriber.status === 'ready',
+    async ping() {
+      if (subscriber.status !== 'ready') throw new Error(`Redis subscriber connection is ${subscriber.status}`);
+      await publisher.ping();
+    },
     async close() {
       await Promise.allSettled([subscriber.quit(), publisher.quit()]);
       subscriber.disconnect();

@@ -53,6 +53,8 @@ export class SocketHub {
   private readonly byUser = new Map<number, Set<SocketClient>>();
   private readonly timer: NodeJS.Timeout;
   private sweeping = false;
+  /** Notification messages written to sockets since start (metrics). */
+  notificationsSent = 0;
 
   constructor(private readonly options: SocketHubOptions) {
     this.timer = setInterval(() => void this.sweep(), options.heartbeatSeconds * 1000);
@@ -91,7 +93,7 @@ export class SocketHub {
   /** Sends the user's undelivered backlog (oldest first, at most 50) to one socket. */
   async sendBacklog(client: SocketClient): Promise<void> {
     const backlog = await claimUndelivered(this.options.db, client.userId, BACKLOG_LIMIT);
-    for (const notification of backlog) this.send(client, notificationMessage(notification));
+    for (const notification of backlog) this.sendNotification(client, notificationMessage(notification));
   }
 
   /** Pushes committed notifications to their recipients' sockets here; marks the reached ones delivered. */
@@ -102,7 +104,7 @@ export class SocketHub {
       if (!clients) continue;
       const message = notificationMessage({ ...notification, is_delivered: true });
       let reached = false;
-      for (const client of clients) reached = this.send(client, message) || reached;
+      for (const client of clients) reached = this.sendNotification(client, message) || reached;
       if (reached) delivered.push(notification.id);
     }
     if (delivered.length > 0) {
@@ -122,7 +124,7 @@ export class SocketHub {
       const missed = await claimUndeliveredForUsers(this.options.db, userIds.slice(i, i + SESSION_CHECK_CHUNK), REPLAY_LIMIT);
       for (const notification of missed) {
         const message = notificationMessage(notification);
-        for (const client of this.byUser.get(notification.user_id) ?? []) this.send(client, message);
+        for (const client of this.byUser.get(notification.user_id) ?? []) this.sendNotification(client, message);
       }
     }
   }
@@ -199,6 +201,12 @@ export class SocketHub {
   private closeClient(client: SocketClient, code: number, reason: string): void {
     this.remove(client);
     client.socket.close(code, reason);
+  }
+
+  private sendNotification(client: SocketClient, message: string): boolean {
+    const sent = this.send(client, message);
+    if (sent) this.notificationsSent += 1;
+    return sent;
   }
 
   /** Sends unless the socket is closing or its peer is too slow (then it is dropped); true when sent. */

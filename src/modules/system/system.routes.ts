@@ -1,4 +1,5 @@
-// Service endpoints outside /api: health (with a database probe) and the root index.
+// Service endpoints outside /api: health (liveness, with a database probe), readiness (database and
+// Redis) and the root index.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 
@@ -10,9 +11,54 @@ const HealthSchema = Type.Object({
   database: Type.String({ description: '"ok", or "unavailable" when the database cannot be reached' }),
 });
 
+const ReadinessSchema = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+  detail: Type.Optional(Type.String({ description: 'What is not ready (503 only)' })),
+  database: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  redis: Type.Union([Type.Literal('ok'), Type.Literal('unavailable'), Type.Literal('disabled')], {
+    description: '"disabled" when REDIS_URL is not set',
+  }),
+});
+
 const HEALTH_PROBE_TIMEOUT_MS = 3000;
 
+type Probe = 'ok' | 'unavailable';
+
 export async function systemRoutes(app: FastifyInstance): Promise<void> {
+  const probe = async (what: string, ping: () => Promise<void>): Promise<Probe> => {
+    try {
+      await withTimeout(ping(), HEALTH_PROBE_TIMEOUT_MS);
+      return 'ok';
+    } catch (error) {
+      app.log.warn({ err: error }, `readiness check: ${what} unreachable`);
+      return 'unavailable';
+    }
+  };
+
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        tags: ['service'],
+        summary: 'Readiness: the database, and Redis when configured, answer',
+        description:
+          'For load balancers and orchestrators: 200 when this instance can serve; 503 with a `detail` naming what failed ' +
+          '(the database, Redis) or while it shuts down, so traffic goes elsewhere. `/health` stays the liveness check.',
+        response: { 200: ReadinessSchema, 503: ReadinessSchema },
+      },
+    },
+    async (_request, reply) => {
+      const [database, redis] = await Promise.all([
+        probe('database', () => app.database.ping()),
+        app.config.redisUrl === null ? ('disabled' as const) : probe('Redis', () => app.notificationBus.ping()),
+      ]);
+      const unavailable = [database === 'unavailable' && 'database', redis === 'unavailable' && 'Redis'].filter((name) => name !== false);
+      const problems = [...(app.draining ? ['shutting down'] : []), ...(unavailable.length > 0 ? [`${unavailable.join(' and ')} unavailable`] : [])];
+      if (problems.length === 0) return { status: 'ready' as const, database, redis };
+      return reply.status(503).send({ status: 'not_ready' as const, detail: `Not ready: ${problems.join('; ')}`, database, redis });
+    },
+  );
+
   app.get(
     '/health',
     {
