@@ -53,18 +53,20 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const database = deps.database ?? createDatabase(config.databaseUrl);
   const ownsDatabase = deps.database === undefined;
 
-  const app = Fastify({
-    logger: deps.logger ?? {
-      level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], remove: true },
-      serializers: {
-        req: (req: { method: string; url: string; ip?: string }) => ({
-          method: req.method,
-          url: redactQueryTokens(req.url),
-          ip: req.ip,
-        }),
-      },
+  const loggerOptions = {
+    level: config.logLevel,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], remove: true },
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({
+        method: req.method,
+        url: redactQueryTokens(req.url),
+        ip: req.ip,
+      }),
     },
+  };
+  const app = Fastify({
+    // A logger given by the caller (tests capture lines) keeps the redaction of secrets.
+    logger: typeof deps.logger === 'object' && deps.logger !== null ? { ...loggerOptions, ...deps.logger } : (deps.logger ?? loggerOptions),
     bodyLimit: config.bodyLimitBytes,
     // Closing stops new connections; a request already accepted is served, not answered 503, so a
     // proxy never loses one during a rolling restart.

@@ -104,7 +104,7 @@ describe.skipIf(skipWithout(hasNginx))('nginx in front of two production instanc
     const conf = readFileSync(join(ROOT, 'deploy/nginx.conf'), 'utf8')
       .replace('worker_processes auto;', 'worker_processes 1;')
       .replace('pid /var/run/nginx.pid;', `pid ${join(dir, 'nginx.pid')};`)
-      .replace('access_log /dev/stdout;', 'access_log off;')
+      .replace('access_log /dev/stdout ctms;', `access_log ${join(dir, 'access.log')} ctms;`)
       // Node's stdio pipes are sockets, which nginx cannot open as /dev/stderr.
       .replace('error_log /dev/stderr warn;', `error_log ${join(dir, 'error.log')} warn;`)
       .replace('listen 80;', `listen 127.0.0.1:${proxyPort};`)
@@ -154,6 +154,10 @@ describe.skipIf(skipWithout(hasNginx))('nginx in front of two production instanc
       expect(message.notification).toMatchObject({ notification_type: 'task_assigned', user_id: devId });
     }
     await socket.close();
+    // The token travelled in the socket's query string: nginx's log must not keep it.
+    const accessLog = readLog(join(dir, 'access.log'));
+    expect(accessLog).toContain('/ws/notifications/');
+    expect(accessLog).not.toContain(devToken);
   });
 
   it('records the client address nginx saw in the audit trail, never a forged X-Forwarded-For', async () => {

@@ -6,6 +6,7 @@ import { fixedClock } from '../../src/lib/clock.js';
 import { issueAccessToken, issueRefreshToken } from '../../src/modules/auth/tokens.js';
 import { insertNotifications } from '../../src/modules/notifications/notifications.repository.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { captureLogs } from '../helpers/auth.js';
 import { createSession, createUser, DEFAULT_PASSWORD } from '../helpers/factories.js';
 import { eventually, listen, openSocket, socketUrl } from '../helpers/sockets.js';
 import { createTask, signIn } from '../helpers/tasks.js';
@@ -358,5 +359,23 @@ describe('notification socket on shutdown', () => {
     const closing = t.close();
     expect(await socket.closed).toEqual({ code: 1001, reason: 'Server shutting down' });
     await closing;
+  });
+});
+
+describe('notification socket logs', () => {
+  it('never write the access token of the query string', async () => {
+    const logs = captureLogs('debug');
+    const t = await buildTestApp({}, { logger: logs.logger });
+    try {
+      const address = await listen(t.app);
+      const dev = await signIn(t.app);
+      const socket = await openSocket(socketUrl(address, dev.accessToken));
+      await socket.roundTrip();
+      await socket.close();
+      expect(logs.text()).toContain('/ws/notifications?token=[redacted]');
+      expect(logs.text()).not.toContain(dev.accessToken);
+    } finally {
+      await t.close();
+    }
   });
 });
