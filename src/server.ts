@@ -1,12 +1,12 @@
-// The process entry point: reads the environment, migrates, builds the app, listens, and shuts
-// down gracefully on SIGTERM/SIGINT. The only file that listens on a port.
-import { buildApp } from './app.js';
-import { ConfigError, loadConfig, readEnvironment } from './config.js';
-import { createDatabase, redactUrl } from './db/database.js';
-import { migrateToLatest } from './db/migrate.js';
+// The process entry point: reads the configuration and runs the service — a single process
+// (runtime/instance.ts: migrates, builds the app, listens, shuts down gracefully), or with
+// WEB_CONCURRENCY > 1 a node:cluster primary (runtime/primary.ts) whose workers are each a full
+// instance. Each part is loaded only where it runs: the primary never loads the app.
+import cluster from 'node:cluster';
+import { ConfigError, loadConfig, readEnvironment, type Config } from './config.js';
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig(readEnvironment());
   } catch (error) {
@@ -17,40 +17,17 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const database = createDatabase(config.databaseUrl);
-  await migrateToLatest(database.db);
-  const app = await buildApp(config, { database });
-
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      app.log.error('graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    force.unref();
-    // The database closes after the app: closing the app flushes the audit queue into it.
-    app
-      .close()
-      .then(() => database.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          app.log.error({ err: error }, 'error during shutdown');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-
-  await app.listen({ host: config.host, port: config.port });
-  app.log.info(
-    { database: redactUrl(config.databaseUrl), environment: config.environment },
-    `${config.appName} ${config.appVersion} listening on http://${config.host}:${config.port} (docs at /docs)`,
-  );
+  if (cluster.isWorker) {
+    const { WORKER_SLOT_ENV } = await import('./runtime/primary.js');
+    const { runInstance } = await import('./runtime/instance.js');
+    await runInstance(config, { worker: Number(process.env[WORKER_SLOT_ENV]) || 1 });
+  } else if (config.webConcurrency > 1) {
+    const { runPrimary } = await import('./runtime/primary.js');
+    await runPrimary(config);
+  } else {
+    const { runInstance } = await import('./runtime/instance.js');
+    await runInstance(config, { worker: null });
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,86 @@
+// One full instance of the service — the single process, or one cluster worker: builds the app on
+// the database, listens, and closes gracefully. Shutdown: stop accepting connections, let requests
+// in flight finish (their connections then close), close notification sockets with 1001, flush the
+// audit queue, close Redis and the database, exit 0 — or exit 1 after SHUTDOWN_TIMEOUT_MS, or at
+// once on a second signal.
+import { buildApp } from '../app.js';
+import type { Config } from '../config.js';
+import { createDatabase, redactUrl } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { answerMetricsCollection, requestGroupMetrics } from './cluster-metrics.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { onShutdownRequests } from './signals.js';
+
+/** How often connections that fell idle while draining are closed. */
+const IDLE_SWEEP_MS = 250;
+
+export interface InstanceOptions {
+  /** Cluster worker slot (1…WEB_CONCURRENCY), or null for the single process. */
+  worker: number | null;
+}
+
+export async function runInstance(baseConfig: Config, { worker }: InstanceOptions): Promise<void> {
+  const inCluster = worker !== null;
+  // Scheduled jobs run in one worker only: on SQLite nothing else would keep two from running a job
+  // at once. (Several machines on PostgreSQL may each run them: advisory locks serialize the jobs.)
+  const config = inCluster ? Object.freeze({ ...baseConfig, jobsEnabled: baseConfig.jobsEnabled && worker === 1 }) : baseConfig;
+  const database = createDatabase(config.databaseUrl);
+  // In a cluster the primary migrated once, before starting any worker.
+  if (!inCluster) await migrateToLatest(database.db);
+  const app = await buildApp(config, {
+    database,
+    metrics: { worker: worker ?? 1, exposition: inCluster ? requestGroupMetrics : undefined },
+  });
+  if (inCluster && config.metricsEnabled) answerMetricsCollection(app.metricsRegistry);
+  let metricsServer: MetricsServer | null = null;
+
+  let closing = false;
+  onShutdownRequests({
+    graceful(reason) {
+      if (closing) return;
+      closing = true;
+      app.log.info({ reason }, 'shutting down');
+      setTimeout(() => {
+        app.log.error(`graceful shutdown took longer than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms); exiting`);
+        process.exit(1);
+      }, config.shutdownTimeoutMs).unref();
+      // No new connections from here on; a connection whose last response went out is closed as
+      // soon as it is idle (responses from now on also say Connection: close, see plugins/drain.ts).
+      app.server.close();
+      setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS).unref();
+      // The database closes after the app: closing the app flushes the audit queue into it.
+      Promise.all([app.close().then(() => database.close()), metricsServer?.close()]).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          app.log.error({ err: error }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
+    },
+    immediate(signal) {
+      app.log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    },
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  if (!inCluster && config.metricsEnabled && config.metricsPort !== null) {
+    const registry = app.metricsRegistry;
+    metricsServer = await startMetricsServer({
+      host: config.host,
+      port: config.metricsPort,
+      contentType: registry.contentType,
+      exposition: () => registry.metrics(),
+      log: app.log,
+    });
+  }
+  const where = `http://${config.host}:${config.port}`;
+  if (inCluster) {
+    app.log.info({ worker, jobs: config.jobsEnabled }, `worker ${worker} listening on ${where}`);
+  } else {
+    app.log.info(
+      { database: redactUrl(config.databaseUrl), environment: config.environment },
+      `${config.appName} ${config.appVersion} listening on ${where} (docs at /docs)`,
+    );
+  }
+}
