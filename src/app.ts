@@ -120,6 +120,25 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   return app;
 }
 
-function redactQueryTokens(url: string): string {
-  return url.replace(/([?&](?:token|access_token|refresh_token)=)[^&]*/gi, '$1[redacted]');
+const TOKEN_PARAMETER = /^(?:token|access_token|refresh_token)$/i;
+
+/** The URL with the values of token parameters replaced, however their names are encoded. */
+export function redactQueryTokens(url: string): string {
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+  const query = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const [name = '', ...value] = pair.split('=');
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // A malformed escape: judge the name as written.
+      }
+      return TOKEN_PARAMETER.test(decoded.trim()) && value.length > 0 ? `${name}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, start)}?${query}`;
 }

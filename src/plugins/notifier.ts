@@ -20,6 +20,9 @@ declare module 'fastify' {
   }
 }
 
+/** How long closing sockets get to finish their close handshake when the server shuts down. */
+const CLOSE_GRACE_MS = 1000;
+
 export const notifierPlugin = fp(
   async (app: FastifyInstance) => {
     const { config } = app;
@@ -68,7 +71,17 @@ export const notifierPlugin = fp(
       preClose(done) {
         hub.stop();
         hub.closeAll(CLOSE.goingAway, 'Server shutting down');
-        app.websocketServer.close(() => done());
+        const server = app.websocketServer;
+        // Sockets outside the hub too: still authenticating, or refused and closing.
+        for (const socket of server.clients) if (socket.readyState === socket.OPEN) socket.close(CLOSE.goingAway, 'Server shutting down');
+        // A peer that never answers the close handshake is cut off rather than waited for.
+        const cutOff = setTimeout(() => {
+          for (const socket of server.clients) socket.terminate();
+        }, CLOSE_GRACE_MS);
+        server.close(() => {
+          clearTimeout(cutOff);
+          done();
+        });
       },
     });
     app.route({

@@ -2,7 +2,7 @@
 // listening on real loopback ports — several of them sharing one database, as a deployment would.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { WebSocket, type ClientOptions } from 'ws';
+import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { buildApp, type AppDependencies } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { createDatabase } from '../../src/db/database.js';
@@ -117,4 +117,24 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Two ends of one real WebSocket connection on loopback, without the app: the server end is what a
+ * test hands to the socket hub, the client end records what arrives.
+ */
+export async function socketPair(): Promise<{ server: WebSocket; client: TestSocket; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', (socket) => resolve(socket)));
+  const client = await openSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  const server = await accepted;
+  return {
+    server,
+    client,
+    close: async () => {
+      client.ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
 }

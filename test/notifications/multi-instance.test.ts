@@ -158,6 +158,39 @@ describe('a Redis outage between two instances', () => {
   }, 40_000);
 });
 
+describe('instances started before Redis', () => {
+  let redis: ChildProcess | undefined;
+  let a: TestApp;
+  let b: FastifyInstance;
+
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    redis?.kill('SIGKILL');
+  });
+
+  it('subscribe once Redis comes up, and deliver across instances without waiting for a heartbeat', async () => {
+    const port = await freePort();
+    const settings = { redisUrl: `redis://127.0.0.1:${port}`, redisKeyPrefix: prefix(), wsHeartbeatSeconds: 3600 };
+    a = await buildTestApp(settings);
+    b = await buildSecondInstance(a, settings);
+    const address = await listen(a.app);
+    // Redis is away long enough for the first connection attempts (and a subscription) to fail.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await eventually(() => a.app.notificationBus.healthy() && b.notificationBus.healthy(), 15_000, 'both buses to subscribe');
+
+    const manager = await signIn(a.app, { role: 'manager' });
+    const dev = await signIn(a.app);
+    const socket = await openSocket(socketUrl(address, dev.accessToken));
+    await socket.roundTrip();
+    const res = await b.inject({ method: 'POST', url: '/api/tasks', headers: manager.headers, payload: taskBody(dev.user.id, 'After a late Redis') });
+    expect(res.statusCode).toBe(201);
+    await socket.next((m) => (m.notification as { task_title?: string } | undefined)?.task_title === 'After a late Redis', 5000);
+    await socket.close();
+  }, 40_000);
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -2,13 +2,14 @@
 // connect, the undelivered backlog, live pushes, the client actions, junk that must not hurt, the
 // close on every kind of revocation, token expiry, the heartbeat and the per-user cap.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redactQueryTokens } from '../../src/app.js';
 import { fixedClock } from '../../src/lib/clock.js';
 import { issueAccessToken, issueRefreshToken } from '../../src/modules/auth/tokens.js';
 import { insertNotifications } from '../../src/modules/notifications/notifications.repository.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { captureLogs } from '../helpers/auth.js';
 import { createSession, createUser, DEFAULT_PASSWORD } from '../helpers/factories.js';
-import { eventually, listen, openSocket, socketUrl } from '../helpers/sockets.js';
+import { eventually, listen, openSocket, socketPair, socketUrl } from '../helpers/sockets.js';
 import { createTask, signIn } from '../helpers/tasks.js';
 
 type Session = Awaited<ReturnType<typeof signIn>>;
@@ -363,6 +364,16 @@ describe('notification socket on shutdown', () => {
 });
 
 describe('notification socket logs', () => {
+  it.each([
+    ['/ws/notifications?token=abc', '/ws/notifications?token=[redacted]'],
+    ['/x?a=1&ACCESS_TOKEN=abc&b=2', '/x?a=1&ACCESS_TOKEN=[redacted]&b=2'],
+    ['/x?%74oken=abc', '/x?%74oken=[redacted]'],
+    ['/x?refresh%5Ftoken=abc', '/x?refresh%5Ftoken=[redacted]'],
+    ['/x?tokens=abc&%zz=1', '/x?tokens=abc&%zz=1'],
+  ])('redacts token parameters in %s', (url, expected) => {
+    expect(redactQueryTokens(url)).toBe(expected);
+  });
+
   it('never write the access token of the query string', async () => {
     const logs = captureLogs('debug');
     const t = await buildTestApp({}, { logger: logs.logger });
@@ -372,10 +383,128 @@ describe('notification socket logs', () => {
       const socket = await openSocket(socketUrl(address, dev.accessToken));
       await socket.roundTrip();
       await socket.close();
+      // The parameter's name percent-encoded still names the token.
+      const encoded = await openSocket(`ws://${address}/ws/notifications?%74oken=${dev.accessToken}`);
+      await encoded.roundTrip();
+      await encoded.close();
       expect(logs.text()).toContain('/ws/notifications?token=[redacted]');
+      expect(logs.text()).toContain('/ws/notifications?%74oken=[redacted]');
       expect(logs.text()).not.toContain(dev.accessToken);
     } finally {
       await t.close();
     }
   });
+});
+
+describe('socket hub delivery', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await buildTestApp({ wsHeartbeatSeconds: 3600 });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const clientFor = (socket: import('ws').WebSocket, userId: number) => ({
+    socket,
+    userId,
+    sessionId: 1,
+    tokenExpiresAt: Date.now() / 1000 + 3600,
+    alive: true,
+  });
+
+  it('releases a backlog claimed for a socket that closed before it was written, so the next one gets it', async () => {
+    const dev = await signIn(t.app);
+    const made = await notify(t, dev.user.id, 5);
+    const pair = await socketPair();
+    await pair.client.close();
+    const client = clientFor(pair.server, dev.user.id);
+    expect(t.app.socketHub.add(client)).toBe(true);
+    await t.app.socketHub.sendBacklog(client);
+    t.app.socketHub.remove(client);
+    await eventually(async () => (await deliveredFlags(t, dev.user.id)).every((flag) => !flag), 5000, 'the claim to be released');
+    await pair.close();
+
+    const next = await socketPair();
+    const again = clientFor(next.server, dev.user.id);
+    t.app.socketHub.add(again);
+    await t.app.socketHub.sendBacklog(again);
+    const received = await next.client.waitForCount(5);
+    expect(received.map((m) => (m.notification as { id: number }).id)).toEqual(made.map((n) => n.id));
+    await eventually(async () => (await deliveredFlags(t, dev.user.id)).every(Boolean), 5000, 'delivered flags');
+    t.app.socketHub.remove(again);
+    await next.close();
+  });
+
+  it('sends the backlog before a live push that arrived while it was being read', async () => {
+    const dev = await signIn(t.app);
+    const old = await notify(t, dev.user.id, 3);
+    const pair = await socketPair();
+    const client = clientFor(pair.server, dev.user.id);
+    t.app.socketHub.add(client);
+    const [fresh] = await notify(t, dev.user.id, 1, 'task_assigned');
+    t.app.socketHub.push([fresh!]);
+    await t.app.socketHub.sendBacklog(client);
+    const received = await pair.client.waitForCount(4);
+    expect(received.map((m) => (m.notification as { id: number }).id)).toEqual([...old.map((n) => n.id), fresh!.id]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(pair.client.messages).toHaveLength(4);
+    t.app.socketHub.remove(client);
+    await pair.close();
+  });
+});
+
+describe('notification socket limits', () => {
+  let t: TestApp;
+  let address: string;
+
+  beforeAll(async () => {
+    t = await buildTestApp({ wsHeartbeatSeconds: 3600, refreshReuseGraceSeconds: 0 });
+    address = await listen(t.app);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('ignores a flood of messages beyond its allowance, and keeps serving afterwards', async () => {
+    const dev = await signIn(t.app);
+    const socket = await openSocket(socketUrl(address, dev.accessToken));
+    await socket.roundTrip();
+    for (let i = 0; i < 300; i += 1) socket.send({ action: 'mark_all_read' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const confirmations = socket.messages.filter((m) => m.type === 'all_read_confirmation').length;
+    expect(confirmations).toBeGreaterThan(0);
+    expect(confirmations).toBeLessThan(60);
+    await socket.roundTrip();
+    await socket.close();
+  });
+
+  it('closes with 4001 when its session is revoked by refresh-token reuse', async () => {
+    const user = await createUser(t.app);
+    const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: DEFAULT_PASSWORD } });
+    const refreshToken = login.cookies.find((c) => c.name === 'refresh_token')!.value;
+    const socket = await openSocket(socketUrl(address, login.json().access));
+    await socket.roundTrip();
+    const rotated = await t.app.inject({ method: 'POST', url: '/api/auth/refresh', cookies: { refresh_token: refreshToken } });
+    expect(rotated.statusCode).toBe(200);
+    const replay = await t.app.inject({ method: 'POST', url: '/api/auth/refresh', cookies: { refresh_token: refreshToken } });
+    expect(replay.statusCode).toBe(400);
+    const closed = await socket.closed;
+    expect(closed.code).toBe(4001);
+  });
+
+  it('cuts off a peer that never answers the close handshake when the server shuts down', async () => {
+    const app = await buildTestApp({ wsHeartbeatSeconds: 3600 });
+    const at = await listen(app.app);
+    const dev = await signIn(app.app);
+    const socket = await openSocket(socketUrl(at, dev.accessToken));
+    await socket.roundTrip();
+    // The client stops reading: it never sees the server's close frame, so never answers it.
+    (socket.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const started = Date.now();
+    await app.close();
+    // ws would otherwise wait 30 s for the handshake.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 20_000);
 });

@@ -32,6 +32,7 @@ import {
 } from './auth.service.js';
 import { dummyPasswordHash } from './passwords.js';
 import { listLiveSessions, revokeLiveSessionOfUser } from './sessions.repository.js';
+import { readToken } from './tokens.js';
 
 const tags = ['auth'];
 const security = [{ bearerAuth: [] }];
@@ -162,9 +163,17 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const issued = await refreshSession(deps, cookies.refreshToken(request));
-      cookies.set(reply, issued.refresh.token, issued.deviceId);
-      return tokenBody(issued);
+      const presented = cookies.refreshToken(request);
+      try {
+        const issued = await refreshSession(deps, presented);
+        cookies.set(reply, issued.refresh.token, issued.deviceId);
+        return tokenBody(issued);
+      } catch (error) {
+        // A replayed token revokes its session (reuse detection): that session's sockets close too.
+        const owner = presented ? readToken(app.config, presented, 'refresh', app.clock.now())?.userId : undefined;
+        if (owner !== undefined) app.notifier.sessionsRevoked([owner]);
+        throw error;
+      }
     },
   );
 

@@ -65,15 +65,27 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
   };
   publisher.on('error', reportDown);
   subscriber.on('error', reportDown);
-  subscriber.on('close', () => everReady && reportDown(new Error('connection closed')));
-  subscriber.on('ready', () => {
-    const recovering = everReady;
-    everReady = true;
-    if (down) log.info('Redis is back: cross-instance notifications resumed');
-    down = false;
-    if (recovering) handlers.onReconnect();
+  let subscribed = false;
+  subscriber.on('close', () => {
+    subscribed = false;
+    if (everReady) reportDown(new Error('connection closed'));
   });
-  subscriber.subscribe(channel).catch(reportDown);
+  // Subscribe on every (re)connection: a subscription that failed while Redis was away at start is
+  // never replayed by ioredis, and subscribing twice to a channel is harmless.
+  subscriber.on('ready', () => {
+    subscriber.subscribe(channel).then(
+      () => {
+        subscribed = true;
+        // Back after an outage (or Redis was away at start): events published meanwhile were lost.
+        const recovering = everReady || down;
+        everReady = true;
+        if (down) log.info('Redis is back: cross-instance notifications resumed');
+        down = false;
+        if (recovering) handlers.onReconnect();
+      },
+      reportDown,
+    );
+  });
   subscriber.on('message', (_channel: string, raw: string) => {
     let envelope: Envelope;
     try {
@@ -95,9 +107,9 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
       if (publisher.status !== 'ready') return reportDown(new Error(`Redis connection is ${publisher.status}`));
       publisher.publish(channel, JSON.stringify({ origin, event } satisfies Envelope)).catch(reportDown);
     },
-    healthy: () => !down && publisher.status === 'ready' && subscriber.status === 'ready',
+    healthy: () => !down && subscribed && publisher.status === 'ready',
     async ping() {
-      if (subscriber.status !== 'ready') throw new Error(`Redis subscriber connection is ${subscriber.status}`);
+      if (!subscribed) throw new Error(`Redis subscription is not active (connection ${subscriber.status})`);
       await publisher.ping();
     },
     async close() {

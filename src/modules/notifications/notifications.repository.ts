@@ -144,10 +144,19 @@ export async function claimUndelivered(db: Database, userId: number, limit: numb
   return claimed.map(toNotificationPublic).sort((a, b) => a.id - b.id);
 }
 
+/** Marks claimed notifications undelivered again: no socket wrote them out after all. */
+export async function releaseDelivery(db: Database, ids: readonly number[]): Promise<void> {
+  for (const chunk of chunks(ids)) await db.updateTable('notifications').set({ is_delivered: false }).where('id', 'in', chunk).execute();
+}
+
+const ID_CHUNK = 1000;
+const chunks = (ids: readonly number[]) => Array.from({ length: Math.ceil(ids.length / ID_CHUNK) }, (_, i) => ids.slice(i * ID_CHUNK, (i + 1) * ID_CHUNK));
+
 /** Marks these notifications delivered (after a live push reached a socket). */
 export async function markDelivered(db: Database, ids: readonly number[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.updateTable('notifications').set({ is_delivered: true }).where('id', 'in', [...ids]).where('is_delivered', '=', false).execute();
+  for (const chunk of chunks(ids)) {
+    await db.updateTable('notifications').set({ is_delivered: true }).where('id', 'in', chunk).where('is_delivered', '=', false).execute();
+  }
 }
 
 /**

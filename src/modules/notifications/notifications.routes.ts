@@ -85,7 +85,9 @@ export async function notificationsRoutes(fastify: FastifyInstance): Promise<voi
         tags: TAGS,
         security,
         summary: 'Mark all my notifications read',
-        description: 'Takes no body (any body or Content-Type is ignored). `updated_count` counts those that were unread.',
+        description:
+          'Takes no body: any body is ignored, whatever its Content-Type (a malformed Content-Type header is a 415). ' +
+          '`updated_count` counts those that were unread.',
         response: { 200: MarkAllReadResultSchema, ...errorResponses(401, 403) },
       },
       onRequest: app.requireUser,
@@ -123,7 +125,9 @@ export async function notificationsRoutes(fastify: FastifyInstance): Promise<voi
         tags: TAGS,
         security,
         summary: 'Mark one of my notifications read',
-        description: 'Takes no body (any body or Content-Type is ignored). Marking a read notification again is fine.',
+        description:
+          'Takes no body: any body is ignored, whatever its Content-Type (a malformed Content-Type header is a 415). ' +
+          'Marking a read notification again is fine.',
         params: IdParamsSchema,
         response: { 200: MessageSchema, ...errorResponses(401, 403, 404, 422) },
       },

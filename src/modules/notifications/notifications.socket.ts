@@ -2,7 +2,8 @@
 // checked like a Bearer token (signature, expiry, live session, active and verified user); a bad one
 // closes the socket with 4001 (4003 for an inactive or unverified user). On connect the socket gets
 // up to 50 undelivered notifications, oldest first; then new ones live. Client messages are handled
-// one at a time; malformed, oversized, binary or unknown ones are ignored and never close the socket.
+// one at a time, the database actions at most 10 a second (bursts of 20); malformed, oversized,
+// binary, unknown or excess ones are ignored and never close the socket.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { AppError } from '../../errors.js';
@@ -17,6 +18,25 @@ export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Messages waiting for their turn on one socket; beyond this, new ones are dropped. */
 const MAX_PENDING_MESSAGES = 32;
+/** Client messages a socket may send: a burst of this many, refilled at this rate per second. */
+const MESSAGE_BURST = 20;
+const MESSAGES_PER_SECOND = 10;
+
+/** A token bucket: one socket's allowance of messages that may touch the database. */
+export function messageBudget(burst = MESSAGE_BURST, perSecond = MESSAGES_PER_SECOND, now: () => number = Date.now) {
+  let tokens = burst;
+  let last = now();
+  return {
+    take(): boolean {
+      const at = now();
+      tokens = Math.min(burst, tokens + ((at - last) / 1000) * perSecond);
+      last = at;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+  };
+}
 const ID_TEXT = /^[1-9][0-9]{0,9}$/;
 
 type ClientAction = { action: 'mark_read'; notificationId: number } | { action: 'mark_all_read' } | { action: 'ping' };
@@ -55,6 +75,7 @@ export function notificationSocketHandler(app: FastifyInstance, hub: SocketHub) 
     // Messages run strictly in order, after authentication has finished.
     let turn: Promise<void> = authenticate();
 
+    const budget = messageBudget();
     socket.on('message', (data, isBinary) => {
       if (pending >= MAX_PENDING_MESSAGES) return;
       pending += 1;
@@ -94,6 +115,8 @@ export function notificationSocketHandler(app: FastifyInstance, hub: SocketHub) 
       if (!current || socket.readyState !== socket.OPEN) return;
       const message = parseClientMessage(data, isBinary);
       if (!message) return;
+      // A flood of actions is ignored like any other junk: it must not turn into database load.
+      if (message.action !== 'ping' && !budget.take()) return;
       try {
         if (message.action === 'ping') {
           socket.send(JSON.stringify({ type: 'pong' }));

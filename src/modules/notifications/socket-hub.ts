@@ -2,12 +2,16 @@
 // them honest (a heartbeat drops dead peers; a socket whose session was revoked or whose access
 // token expired is closed with 4001) and caps how many one user may hold. Each heartbeat also
 // pushes what was committed but never pushed, so nothing waits for a reconnect.
+//
+// Delivery is at least once: a notification counts as delivered only once a socket has written
+// it out; one claimed for a socket that closed before writing it is released, to be sent again.
+// A new socket receives its backlog before any live push (those wait, in order, until it is sent).
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Database } from '../../db/database.js';
 import type { Clock } from '../../lib/clock.js';
 import { findLiveSessionIds } from '../auth/sessions.repository.js';
-import { claimUndelivered, claimUndeliveredForUsers, markDelivered } from './notifications.repository.js';
+import { claimUndelivered, claimUndeliveredForUsers, markDelivered, releaseDelivery } from './notifications.repository.js';
 import type { NotificationPublic } from './notifications.schemas.js';
 
 /** Close codes of the notification socket (4000–4999 are the application's). */
@@ -28,6 +32,8 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const SESSION_CHECK_CHUNK = 500;
 /** Missed notifications pushed per chunk of users and replay. */
 const REPLAY_LIMIT = 1000;
+/** Live pushes held for a socket whose backlog is on its way; beyond this the heartbeat catches up. */
+const MAX_HELD = 200;
 
 export interface SocketClient {
   socket: WebSocket;
@@ -37,6 +43,8 @@ export interface SocketClient {
   tokenExpiresAt: number;
   alive: boolean;
   expiryTimer?: NodeJS.Timeout;
+  /** Live pushes that arrived before the backlog was sent: sent right after it, in order. */
+  held?: Array<{ id: number; message: string }>;
 }
 
 export interface SocketHubOptions {
@@ -55,6 +63,10 @@ export class SocketHub {
   private sweeping = false;
   /** Notification messages written to sockets since start (metrics). */
   notificationsSent = 0;
+  /** Written out since the last flush (to mark delivered) and claimed but never written (to release). */
+  private readonly written = new Set<number>();
+  private readonly unwritten = new Set<number>();
+  private flushScheduled = false;
 
   constructor(private readonly options: SocketHubOptions) {
     this.timer = setInterval(() => void this.sweep(), options.heartbeatSeconds * 1000);
@@ -73,6 +85,7 @@ export class SocketHub {
     if (clients.size >= this.options.maxSocketsPerUser) return false;
     clients.add(client);
     this.byUser.set(client.userId, clients);
+    client.held = [];
     client.socket.on('pong', () => {
       client.alive = true;
     });
@@ -90,27 +103,30 @@ export class SocketHub {
     if (clients.size === 0) this.byUser.delete(client.userId);
   }
 
-  /** Sends the user's undelivered backlog (oldest first, at most 50) to one socket. */
+  /**
+   * Sends the user's undelivered backlog (oldest first, at most 50) to one socket, then the live
+   * pushes that arrived meanwhile (without repeating one the backlog carried).
+   */
   async sendBacklog(client: SocketClient): Promise<void> {
     const backlog = await claimUndelivered(this.options.db, client.userId, BACKLOG_LIMIT);
-    for (const notification of backlog) this.sendNotification(client, notificationMessage(notification));
+    for (const notification of backlog) this.sendNotification(client, notification.id, notificationMessage(notification), true);
+    const held = client.held ?? [];
+    client.held = undefined;
+    const sent = new Set(backlog.map((n) => n.id));
+    for (const { id, message } of held) if (!sent.has(id)) this.sendNotification(client, id, message, false);
   }
 
-  /** Pushes committed notifications to their recipients' sockets here; marks the reached ones delivered. */
+  /** Pushes committed notifications to their recipients' sockets here. */
   push(notifications: readonly NotificationPublic[]): void {
-    const delivered: number[] = [];
     for (const notification of notifications) {
-      const clients = this.byUser.get(notification.user_id);
-      if (!clients) continue;
       const message = notificationMessage({ ...notification, is_delivered: true });
-      let reached = false;
-      for (const client of clients) reached = this.sendNotification(client, message) || reached;
-      if (reached) delivered.push(notification.id);
-    }
-    if (delivered.length > 0) {
-      markDelivered(this.options.db, delivered).catch((error: unknown) =>
-        this.options.log.error({ err: error }, 'could not mark pushed notifications delivered'),
-      );
+      for (const client of this.byUser.get(notification.user_id) ?? []) {
+        if (client.held) {
+          if (client.held.length < MAX_HELD) client.held.push({ id: notification.id, message });
+        } else {
+          this.sendNotification(client, notification.id, message, false);
+        }
+      }
     }
   }
 
@@ -124,7 +140,9 @@ export class SocketHub {
       const missed = await claimUndeliveredForUsers(this.options.db, userIds.slice(i, i + SESSION_CHECK_CHUNK), REPLAY_LIMIT);
       for (const notification of missed) {
         const message = notificationMessage(notification);
-        for (const client of this.byUser.get(notification.user_id) ?? []) this.sendNotification(client, message);
+        const ready = [...(this.byUser.get(notification.user_id) ?? [])].filter((client) => !client.held);
+        if (ready.length === 0) this.settle(notification.id, false);
+        for (const client of ready) this.sendNotification(client, notification.id, message, true);
       }
     }
   }
@@ -203,14 +221,38 @@ export class SocketHub {
     client.socket.close(code, reason);
   }
 
-  private sendNotification(client: SocketClient, message: string): boolean {
-    const sent = this.send(client, message);
+  /**
+   * Writes a notification to a socket and records the outcome once the write finished: delivered,
+   * or — for one claimed for this socket (`claimed`) that could not be written — released again.
+   */
+  private sendNotification(client: SocketClient, id: number, message: string, claimed: boolean): void {
+    const sent = this.send(client, message, (error) => {
+      if (!error) this.settle(id, true);
+      else if (claimed) this.settle(id, false);
+    });
     if (sent) this.notificationsSent += 1;
-    return sent;
+    else if (claimed) this.settle(id, false);
+  }
+
+  /** Collects delivery outcomes and writes them in one go (a written notification wins). */
+  private settle(id: number, written: boolean): void {
+    (written ? this.written : this.unwritten).add(id);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const delivered = [...this.written];
+      const released = [...this.unwritten].filter((n) => !this.written.has(n));
+      this.written.clear();
+      this.unwritten.clear();
+      Promise.all([markDelivered(this.options.db, delivered), releaseDelivery(this.options.db, released)]).catch((error: unknown) =>
+        this.options.log.error({ err: error }, 'could not record notification deliveries'),
+      );
+    });
   }
 
   /** Sends unless the socket is closing or its peer is too slow (then it is dropped); true when sent. */
-  private send(client: SocketClient, message: string): boolean {
+  private send(client: SocketClient, message: string, written?: (error?: Error) => void): boolean {
     if (client.socket.readyState !== client.socket.OPEN) return false;
     if (client.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.options.log.warn({ userId: client.userId }, 'dropping a notification socket that does not read');
@@ -218,7 +260,7 @@ export class SocketHub {
       this.remove(client);
       return false;
     }
-    client.socket.send(message);
+    client.socket.send(message, written);
     return true;
   }
 }
