@@ -95,10 +95,11 @@ export async function runPrimary(config: Config): Promise<void> {
 
   const onExit = (slot: Slot, worker: Worker, code: number | null, signal: string | null) => {
     if (slot.worker !== worker) return;
+    const wasListening = slot.listening;
     Object.assign(slot, { worker: null, listening: false });
     const pid = worker.process.pid;
     if (stopping) {
-      if (code !== 0) exitCode = 1;
+      if (code !== 0 && wasListening) exitCode = 1;
       if (live().length === 0) finish();
       return;
     }
@@ -133,9 +134,10 @@ export async function runPrimary(config: Config): Promise<void> {
       for (const worker of live()) worker.process.kill('SIGKILL');
       process.exit(1);
     }, config.shutdownTimeoutMs + EXIT_GRACE_MS).unref();
-    for (const worker of live()) {
-      if (worker.isConnected()) worker.send({ type: SHUTDOWN_MESSAGE });
-      else worker.process.kill('SIGTERM');
+    for (const slot of slots) {
+      // A worker still starting may not listen for the message yet; it serves nothing, so a signal will do.
+      if (slot.worker?.isConnected() && slot.listening) slot.worker.send({ type: SHUTDOWN_MESSAGE });
+      else slot.worker?.process.kill('SIGTERM');
     }
     if (live().length === 0) finish();
   };
