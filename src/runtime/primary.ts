@@ -71,7 +71,7 @@ export async function runPrimary(config: Config): Promise<void> {
       this.set(slots.filter((slot) => slot.listening).length);
     },
   });
-  const restarts = new Counter({ name: 'ctms_cluster_worker_restarts_total', help: 'Workers replaced after dying', registers: [registry] });
+  const restarts = new Counter({ name: 'ctms_cluster_worker_restarts_total', help: 'Workers replaced after exiting', registers: [registry] });
   const group = new GroupMetrics(() => slots.flatMap((slot) => (slot.worker && slot.listening ? [slot.worker] : [])), registry);
   if (config.metricsEnabled) cluster.on('message', (worker, message) => group.handle(worker, message));
 
@@ -112,7 +112,8 @@ export async function runPrimary(config: Config): Promise<void> {
     slot.failuresInARow = Date.now() - slot.startedAt >= STABLE_AFTER_MS ? 1 : slot.failuresInARow + 1;
     const delay = restartDelayMs(slot.failuresInARow);
     restarts.inc();
-    log.error({ worker: slot.index, pid, code, signal, restartInMs: delay }, `worker ${slot.index} exited; replacing it`);
+    // Exit code 0 is a worker stopped on purpose (kill -TERM <pid>: a rolling restart of one worker).
+    log[code === 0 ? 'warn' : 'error']({ worker: slot.index, pid, code, signal, restartInMs: delay }, `worker ${slot.index} exited; replacing it`);
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = null;
       if (!stopping) fork(slot);
