@@ -101,18 +101,11 @@ export async function countTasks(db: Database, scope: TaskScope, filters: TaskFi
   return Number(row.count);
 }
 
-export async function listTaskRows(
-  db: Database,
-  scope: TaskScope,
-  filters: TaskFilters,
-  ordering: TaskOrdering,
-  page: Page,
-  now: string,
-): Promise<TaskRow[]> {
+/** The scoped, filtered tasks in the requested order (ties broken by id, the same way). */
+function orderedTasks<O>(q: SelectQueryBuilder<DB, 'tasks', O>, ordering: TaskOrdering) {
   const descending = ordering.startsWith('-');
   const key = (descending ? ordering.slice(1) : ordering) as TaskOrdering;
   const direction = descending ? 'desc' : 'asc';
-  let q = withUsernames(scopedTasks(db, scope, filters, now));
   switch (key) {
     case 'priority':
       q = q.orderBy(PRIORITY_RANK, direction);
@@ -132,7 +125,32 @@ export async function listTaskRows(
     default:
       break;
   }
-  return q.orderBy('tasks.id', direction).limit(page.limit).offset(page.offset).execute();
+  return q.orderBy('tasks.id', direction);
+}
+
+export async function listTaskRows(
+  db: Database,
+  scope: TaskScope,
+  filters: TaskFilters,
+  ordering: TaskOrdering,
+  page: Page,
+  now: string,
+): Promise<TaskRow[]> {
+  return orderedTasks(withUsernames(scopedTasks(db, scope, filters, now)), ordering).limit(page.limit).offset(page.offset).execute();
+}
+
+/** The ids of every matching task, in order: a whole list is then read in slices by id. */
+export async function listTaskIds(db: Database, scope: TaskScope, filters: TaskFilters, ordering: TaskOrdering, now: string): Promise<number[]> {
+  const rows = await orderedTasks(scopedTasks(db, scope, filters, now).select('tasks.id'), ordering).execute();
+  return rows.map((row) => row.id);
+}
+
+/** These tasks (with usernames), in the order of `ids`; ids that no longer exist are skipped. */
+export async function findTaskRowsByIds(db: Database, ids: readonly number[]): Promise<TaskRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await withUsernames(db.selectFrom('tasks')).where('tasks.id', 'in', [...ids]).execute();
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
 export async function findTaskRow(db: Database, id: number): Promise<TaskRow | undefined> {

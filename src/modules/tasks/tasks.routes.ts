@@ -2,7 +2,9 @@
 // alias. Handlers read schema → guard → load → authorize → act (tasks.service) → return.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { Database } from '../../db/database.js';
 import { notFound } from '../../errors.js';
 import { parseId } from '../../lib/ids.js';
 import { currentUser } from '../../plugins/auth.js';
@@ -15,20 +17,22 @@ import {
   countTasks,
   findTaskRecord,
   findTaskRow,
+  findTaskRowsByIds,
   hydrateTasks,
+  listTaskIds,
   listTaskRows,
   type TaskFilters,
 } from './tasks.repository.js';
 import {
   BulkUpdateResultSchema,
   BulkUpdateSchema,
-  DEFAULT_PAGE_SIZE,
   TaskCreateSchema,
   TaskHistoryEntrySchema,
   TaskListQuerySchema,
   TaskPublicSchema,
   TaskUpdateSchema,
   type TaskListQuery,
+  type TaskPublic,
 } from './tasks.schemas.js';
 import { bulkUpdateStatus, createTask, deleteTask, normalizeCreate, normalizeUpdate, updateTask } from './tasks.service.js';
 
@@ -51,6 +55,25 @@ function toFilters(query: TaskListQuery): TaskFilters {
   };
 }
 
+/** Tasks read and serialized at a time when a whole list is written out. */
+const WHOLE_LIST_SLICE = 500;
+
+/**
+ * A whole task list as JSON text, slice by slice: memory holds the ids and one slice, and the
+ * event loop is free between slices. Tasks deleted since the ids were read are left out.
+ */
+async function* serializeTaskList(db: Database, ids: readonly number[]): AsyncGenerator<string> {
+  yield '[';
+  let first = true;
+  for (let i = 0; i < ids.length; i += WHOLE_LIST_SLICE) {
+    const tasks = await hydrateTasks(db, await findTaskRowsByIds(db, ids.slice(i, i + WHOLE_LIST_SLICE)));
+    if (tasks.length === 0) continue;
+    yield (first ? '' : ',') + tasks.map((task) => JSON.stringify(task)).join(',');
+    first = false;
+  }
+  yield ']';
+}
+
 export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -66,7 +89,9 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         summary: 'List tasks',
         description:
           'Tasks visible to the caller (developers: only their own), newest first unless `ordering` says otherwise. ' +
-          'Filters combine with AND. Paged by `limit` (1–500, default 100) and `offset`; the total number of ' +
+          'Filters combine with AND. Without `limit` the answer holds every matching task (as the original clients ' +
+          'expect), read and written out in slices so that a large list neither fills memory nor holds up other ' +
+          'requests; with `limit` (1–500) and `offset` it is one page. The total number of ' +
           'matching tasks is in the `X-Total-Count` header.',
         querystring: TaskListQuerySchema,
         response: {
@@ -84,9 +109,18 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
       const filters = toFilters(request.query);
       const scope = taskListScope(user);
       const now = app.clock.now().toISOString();
-      const page = { limit: request.query.limit ?? DEFAULT_PAGE_SIZE, offset: request.query.offset ?? 0 };
+      const ordering = request.query.ordering ?? '-created_at';
+      const offset = request.query.offset ?? 0;
+      if (request.query.limit === undefined) {
+        const ids = await listTaskIds(app.db, scope, filters, ordering, now);
+        reply.header('x-total-count', String(ids.length));
+        const wanted = ids.slice(offset);
+        if (wanted.length <= WHOLE_LIST_SLICE) return hydrateTasks(app.db, await findTaskRowsByIds(app.db, wanted));
+        // A stream skips the response serializer: serializeTaskList writes the TaskPublic objects as they are.
+        return reply.type('application/json; charset=utf-8').send(Readable.from(serializeTaskList(app.db, wanted)) as unknown as TaskPublic[]);
+      }
       const total = await countTasks(app.db, scope, filters, now);
-      const rows = await listTaskRows(app.db, scope, filters, request.query.ordering ?? '-created_at', page, now);
+      const rows = await listTaskRows(app.db, scope, filters, ordering, { limit: request.query.limit, offset }, now);
       reply.header('x-total-count', String(total));
       return hydrateTasks(app.db, rows);
     },

@@ -139,7 +139,6 @@ export const TASK_ORDERINGS = [
 ] as const;
 export type TaskOrdering = (typeof TASK_ORDERINGS)[number];
 
-export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 500;
 
 export const TaskListQuerySchema = Type.Object({
@@ -167,7 +166,7 @@ export const TaskListQuerySchema = Type.Object({
     }),
   ),
   limit: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Page size, 1–500 (default 100)' }),
+    Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, description: 'Page size, 1–500; without it the answer holds every matching task' }),
   ),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0 })),
 });
