@@ -4,7 +4,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type DatabaseConnection, type Driver } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Driver,
+  type TableMetadata,
+} from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.js';
 
@@ -114,7 +124,7 @@ function createPostgres(connectionString: string, poolSize: number, log?: (e: { 
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const db = new Kysely<DB>({
-    dialect: new PostgresDialect({ pool }),
+    dialect: new CurrentSchemaPostgresDialect({ pool }),
     log: log ? (e) => void (e.level === 'query' && log(e)) : undefined,
   });
   return {
@@ -141,6 +151,46 @@ class ImmediateSqliteDialect extends SqliteDialect {
       await connection.executeQuery(CompiledQuery.raw('begin immediate'));
     };
     return driver;
+  }
+}
+
+/**
+ * Kysely's PostgreSQL introspector (used by the migrator to find its own tables) reads every schema
+ * of the database and asks for privileges on each, which fails when another schema is dropped at
+ * that moment. This one looks at the connection's own schema only: all the migrator needs.
+ */
+class CurrentSchemaPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    const getTables = async (): Promise<TableMetadata[]> => {
+      const { rows } = await sql<{ table: string; schema: string; kind: string; column: string; type: string; not_null: boolean; has_default: boolean; default_text: string | null }>`
+        select c.relname as table, n.nspname as schema, c.relkind as kind, a.attname as column, t.typname as type,
+               a.attnotnull as not_null, a.atthasdef as has_default, pg_get_expr(d.adbin, d.adrelid) as default_text
+        from pg_catalog.pg_class c
+        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        join pg_catalog.pg_type t on t.oid = a.atttypid
+        left join pg_catalog.pg_attrdef d on d.adrelid = c.oid and d.adnum = a.attnum
+        where n.nspname = current_schema() and c.relkind in ('r', 'p', 'v', 'm')
+        order by c.relname, a.attnum`.execute(db);
+      const tables = new Map<string, TableMetadata>();
+      for (const row of rows) {
+        const table = tables.get(row.table) ?? { name: row.table, schema: row.schema, isView: row.kind === 'v' || row.kind === 'm', columns: [] };
+        tables.set(row.table, table);
+        (table.columns as TableMetadata['columns'][number][]).push({
+          name: row.column,
+          dataType: row.type,
+          isNullable: !row.not_null,
+          hasDefaultValue: row.has_default,
+          isAutoIncrementing: row.default_text?.startsWith('nextval(') ?? false,
+        });
+      }
+      return [...tables.values()];
+    };
+    return {
+      getSchemas: async () => (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows,
+      getTables,
+      getMetadata: async () => ({ tables: await getTables() }),
+    };
   }
 }
 
