@@ -61,6 +61,17 @@ export interface EmailVerificationTokensTable {
   used_at: Timestamp | null;
 }
 
+/** Single-use password reset tokens (1 hour). */
+export interface PasswordResetTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  /** SHA-256 (hex) of the token sent to the user. */
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
 export interface TasksTable {
   id: Generated<number>;
   title: string;
@@ -137,6 +148,7 @@ export interface DB {
   users: UsersTable;
   user_sessions: UserSessionsTable;
   email_verification_tokens: EmailVerificationTokensTable;
+  password_reset_tokens: PasswordResetTokensTable;
   tasks: TasksTable;
   tags: TagsTable;
   task_tags: TaskTagsTable;

@@ -2,7 +2,7 @@
 // (rate-limit-store.ts). Three limits:
 // - every /api route (and every unknown path): RATE_LIMIT_PER_MINUTE per user when the request
 //   carries a valid access token, else per client IP;
-// - the public auth routes (register, verify-email, resend-verification, login, refresh):
+// - the public auth routes (register, verify-email, resend-verification, login, refresh, password reset):
 //   RATE_LIMIT_AUTH_PER_MINUTE per client IP, each route counted on its own, instead of the above;
 // - login, in addition: RATE_LIMIT_LOGIN_PER_USERNAME attempts per username (or e-mail) in
 //   RATE_LIMIT_LOGIN_WINDOW_MINUTES, whatever the address, so one account's password cannot be
@@ -24,7 +24,11 @@ import { createCounterStore } from './rate-limit-store.js';
 
 const API_PREFIX = '/api/';
 /** POST routes anyone may call: limited per address, more strictly than the rest. */
-const AUTH_ROUTES = new Set(['register', 'verify-email', 'resend-verification', 'login', 'refresh'].map((name) => `/api/auth/${name}`));
+const AUTH_ROUTES = new Set(
+  ['register', 'verify-email', 'resend-verification', 'login', 'refresh', 'password-reset/request', 'password-reset/confirm'].map(
+    (name) => `/api/auth/${name}`,
+  ),
+);
 const LOGIN_ROUTE = '/api/auth/login';
 const MINUTE_MS = 60_000;
 

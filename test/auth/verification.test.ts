@@ -7,7 +7,7 @@ import { sha256 } from '../../src/lib/hash.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createUser } from '../helpers/factories.js';
-import { authSnapshot, captureLogs, type CapturedLogs } from '../helpers/auth.js';
+import { authSnapshot, captureLogs, recordQueriesBeforeAnswer, type CapturedLogs } from '../helpers/auth.js';
 
 let seq = 0;
 async function registerUser(t: TestApp) {
@@ -197,7 +197,7 @@ describe('POST /api/auth/resend-verification timing', () => {
   // Whether an address belongs to an account awaiting verification must not show in how long the
   // answer takes: the answer goes out before the address is looked up, for every address alike.
   const queries: string[] = [];
-  const duringRequest = new Map<string, string[]>();
+  let duringRequest: Map<string, string[]>;
   let app: FastifyInstance;
   let database: TestDatabase;
   const logs = captureLogs();
@@ -205,14 +205,7 @@ describe('POST /api/auth/resend-verification timing', () => {
   beforeAll(async () => {
     database = await createTestDatabase({ onQuery: (sql) => queries.push(sql) });
     app = await buildApp(testConfig(), { database: database.handle, logger: logs.logger });
-    const started = new WeakMap<object, number>();
-    app.addHook('onRequest', async (request) => void started.set(request, queries.length));
-    app.addHook('onSend', async (request, _reply, payload) => {
-      if (request.url.startsWith('/api/auth/resend-verification')) {
-        duringRequest.set((request.body as { email: string }).email, queries.slice(started.get(request)));
-      }
-      return payload;
-    });
+    duringRequest = recordQueriesBeforeAnswer(app, queries, '/api/auth/resend-verification');
     await app.ready();
   });
   afterAll(async () => {

@@ -122,3 +122,19 @@ export function loginRequest(app: FastifyInstance, username: string, password: s
 export function me(app: FastifyInstance, token: string) {
   return app.inject({ method: 'GET', url: '/api/auth/users/me', headers: bearer(token) });
 }
+
+/**
+ * Records, for each request to `url`, the queries run between its arrival and its answer, keyed by
+ * the body's `email` (call before app.ready()). Work an endpoint defers until after answering
+ * is absent, so equal lists show that a known and an unknown address cost the same before the answer.
+ */
+export function recordQueriesBeforeAnswer(app: FastifyInstance, queries: readonly string[], url: string): Map<string, string[]> {
+  const duringRequest = new Map<string, string[]>();
+  const started = new WeakMap<object, number>();
+  app.addHook('onRequest', async (request) => void started.set(request, queries.length));
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (request.url.startsWith(url)) duringRequest.set((request.body as { email: string }).email, queries.slice(started.get(request)));
+    return payload;
+  });
+  return duringRequest;
+}

@@ -10,6 +10,8 @@ import { sessionCookies } from './auth.cookies.js';
 import {
   LoginSchema,
   MessageResponseSchema,
+  PasswordResetConfirmSchema,
+  PasswordResetRequestSchema,
   RegisterResponseSchema,
   RegisterSchema,
   ResendVerificationSchema,
@@ -31,6 +33,12 @@ import {
   type IssuedSession,
 } from './auth.service.js';
 import { dummyPasswordHash } from './passwords.js';
+import {
+  confirmPasswordReset,
+  PASSWORD_RESET_REQUEST_MESSAGE,
+  PASSWORD_RESET_TOKEN_HOURS,
+  requestPasswordReset,
+} from './recovery.service.js';
 import { listLiveSessions, revokeLiveSessionOfUser } from './sessions.repository.js';
 import { readToken } from './tokens.js';
 
@@ -120,6 +128,48 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       // address and an unknown one take the same time to answer (the work differs only afterwards).
       deps.mailer.deliver(() => resendVerification(deps, request.body.email));
       return reply.status(202).send({ message: RESEND_MESSAGE });
+    },
+  );
+
+  app.post(
+    '/password-reset/request',
+    {
+      schema: {
+        tags,
+        summary: 'E-mail a password reset token',
+        description:
+          'Always 200 with the same body, whether or not the address belongs to an account, and answered before the ' +
+          'address is even looked up (so its timing tells nothing either). An active account then gets an e-mail with ' +
+          `a single-use token valid ${PASSWORD_RESET_TOKEN_HOURS} hour; earlier unused reset tokens stop working. With ` +
+          'the console e-mail backend outside production the e-mail (and token) is written to the server log.',
+        body: PasswordResetRequestSchema,
+        response: { 200: MessageResponseSchema, ...errorResponses(422) },
+      },
+    },
+    async (request) => {
+      // As resend-verification: the lookup, the token and the e-mail happen after the answer.
+      deps.mailer.deliver(() => requestPasswordReset(deps, request.body.email));
+      return { message: PASSWORD_RESET_REQUEST_MESSAGE };
+    },
+  );
+
+  app.post(
+    '/password-reset/confirm',
+    {
+      schema: {
+        tags,
+        summary: 'Set a new password with a reset token',
+        description:
+          'Sets the password of the account the token was e-mailed to and revokes every session of that account ' +
+          '(its access tokens stop working at once). 400 when the token is unknown, already used or expired.',
+        body: PasswordResetConfirmSchema,
+        response: { 200: MessageResponseSchema, ...errorResponses(400, 422) },
+      },
+    },
+    async (request) => {
+      const userId = await confirmPasswordReset(deps, request.body);
+      app.notifier.sessionsRevoked([userId]);
+      return { message: 'Password has been reset; please log in with the new password' };
     },
   );
 

@@ -54,3 +54,17 @@ export const SessionPublicSchema = Type.Object({
   current: Type.Boolean({ description: 'True for the session of the token making this request' }),
 });
 export type SessionPublic = Static<typeof SessionPublicSchema>;
+
+export const PasswordResetRequestSchema = Type.Object(
+  { email: EmailSchema },
+  { description: 'The address of the account whose password was forgotten', examples: [{ email: 'alice@example.com' }] },
+);
+
+export const PasswordResetConfirmSchema = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 256, description: 'The token from the password reset e-mail' }),
+    new_password: PasswordSchema,
+  },
+  { examples: [{ token: 'token-from-the-reset-email', new_password: 'N3w-passw0rd!' }] },
+);
+export type PasswordResetConfirm = Static<typeof PasswordResetConfirmSchema>;
