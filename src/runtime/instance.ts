@@ -13,6 +13,25 @@ import { onShutdownRequests } from './signals.js';
 
 /** How often connections that fell idle while draining are closed. */
 const IDLE_SWEEP_MS = 250;
+/** How long a starting instance waits for Redis before it listens (then it serves without it). */
+const REDIS_WARMUP_MS = 5_000;
+
+/**
+ * Waits until the notification bus answers, so that a new instance (a replaced worker above all)
+ * is ready when it takes its first connection rather than failing readiness probes meanwhile.
+ */
+async function waitForRedis(ping: () => Promise<void>): Promise<boolean> {
+  const deadline = Date.now() + REDIS_WARMUP_MS;
+  for (;;) {
+    try {
+      await ping();
+      return true;
+    } catch {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
 
 export interface InstanceOptions {
   /** Cluster worker slot (1…WEB_CONCURRENCY), or null for the single process. */
@@ -63,6 +82,9 @@ export async function runInstance(baseConfig: Config, { worker }: InstanceOption
     },
   });
 
+  if (config.redisUrl !== null && !(await waitForRedis(() => app.notificationBus.ping()))) {
+    app.log.warn(`Redis did not answer within ${REDIS_WARMUP_MS} ms; listening without it`);
+  }
   await app.listen({ host: config.host, port: config.port });
   if (!inCluster && config.metricsEnabled && config.metricsPort !== null) {
     const registry = app.metricsRegistry;
