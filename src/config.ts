@@ -55,6 +55,8 @@ export interface Config {
   bcryptRounds: number;
   defaultTimezone: string;
   verificationTokenExpireHours: number;
+  /** Whether POST /api/auth/register accepts anyone; when false only a manager's invitation does. */
+  registrationEnabled: boolean;
   auditRetentionDays: number;
   trustProxy: TrustProxy;
   bodyLimitBytes: number;
@@ -238,6 +240,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     bcryptRounds: int('BCRYPT_ROUNDS', 12, 4, 15),
     defaultTimezone: defaultTimezone ?? 'UTC',
     verificationTokenExpireHours: int('VERIFICATION_TOKEN_EXPIRE_HOURS', 24, 1, 24 * 30),
+    registrationEnabled: bool('REGISTRATION_ENABLED', true),
     auditRetentionDays: int('AUDIT_RETENTION_DAYS', 90, 1, 3650),
     trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems),
     bodyLimitBytes: 1024 * 1024,

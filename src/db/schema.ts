@@ -72,6 +72,18 @@ export interface PasswordResetTokensTable {
   used_at: Timestamp | null;
 }
 
+/** Single-use invitations of a manager (7 days), for one address; the account does not exist yet. */
+export interface InvitationsTable {
+  id: Generated<number>;
+  email: string;
+  /** SHA-256 (hex) of the token sent to the address. */
+  token_hash: string;
+  invited_by: number | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
 export interface TasksTable {
   id: Generated<number>;
   title: string;
@@ -149,6 +161,7 @@ export interface DB {
   user_sessions: UserSessionsTable;
   email_verification_tokens: EmailVerificationTokensTable;
   password_reset_tokens: PasswordResetTokensTable;
+  invitations: InvitationsTable;
   tasks: TasksTable;
   tags: TagsTable;
   task_tags: TaskTagsTable;

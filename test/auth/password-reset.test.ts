@@ -8,10 +8,8 @@ import { fixedClock } from '../../src/lib/clock.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createUser } from '../helpers/factories.js';
 import { jwtPayload, loginRequest, me, recordQueriesBeforeAnswer } from '../helpers/auth.js';
-import { startSmtpServer, type TestSmtpServer } from '../helpers/smtp.js';
+import { startSmtpServer, tokenInMail as tokenIn, type TestSmtpServer } from '../helpers/smtp.js';
 
-/** The token line of the e-mail body, once quoted-printable soft line breaks are undone. */
-const tokenIn = (raw: string) => /^ {4}([A-Za-z0-9_-]{20,})\r?$/m.exec(raw.replace(/=\r?\n/g, ''))?.[1];
 
 const OLD_PASSWORD = 'Old-passw0rd!';
 const NEW_PASSWORD = 'N3w-passw0rd!';

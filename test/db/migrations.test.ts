@@ -24,6 +24,7 @@ const TABLES = {
   ],
   email_verification_tokens: ['id', 'user_id', 'token_hash', 'email', 'created_at', 'expires_at', 'used_at'],
   password_reset_tokens: ['id', 'user_id', 'token_hash', 'created_at', 'expires_at', 'used_at'],
+  invitations: ['id', 'email', 'token_hash', 'invited_by', 'created_at', 'expires_at', 'used_at'],
   tasks: [
     'id', 'title', 'description', 'status', 'priority', 'estimated_hours', 'actual_hours', 'deadline',
     'priority_escalated', 'assigned_to', 'created_by', 'parent_task_id', 'created_at', 'updated_at',

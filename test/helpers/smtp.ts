@@ -64,3 +64,6 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** The token line (4 spaces, then the token) of a received e-mail, once quoted-printable soft line breaks are undone. */
+export const tokenInMail = (raw: string): string | undefined => /^ {4}([A-Za-z0-9_-]{20,})\r?$/m.exec(raw.replace(/=\r?\n/g, ''))?.[1];

@@ -4,10 +4,12 @@ import * as initial from './0001_initial.js';
 import * as notificationDedupe from './0002_notification_dedupe.js';
 import * as emailChangeAndRefreshGrace from './0003_email_change_and_refresh_grace.js';
 import * as passwordResetTokens from './0004_password_reset_tokens.js';
+import * as invitations from './0005_invitations.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_notification_dedupe': notificationDedupe,
   '0003_email_change_and_refresh_grace': emailChangeAndRefreshGrace,
   '0004_password_reset_tokens': passwordResetTokens,
+  '0005_invitations': invitations,
 };

@@ -8,6 +8,8 @@ import { currentSessionId, currentUser } from '../../plugins/auth.js';
 import { errorResponses, IdParamsSchema, MessageSchema } from '../../schemas/common.js';
 import { sessionCookies } from './auth.cookies.js';
 import {
+  InvitationCreateSchema,
+  InvitationPublicSchema,
   LoginSchema,
   MessageResponseSchema,
   PasswordResetConfirmSchema,
@@ -32,6 +34,7 @@ import {
   type Client,
   type IssuedSession,
 } from './auth.service.js';
+import { INVITATION_TOKEN_DAYS, inviteUser } from './invitations.service.js';
 import { dummyPasswordHash } from './passwords.js';
 import {
   confirmPasswordReset,
@@ -77,9 +80,12 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
           'Creates an unverified developer and sends a verification token by e-mail. With the console e-mail backend ' +
           '(outside production) the token is also returned in the body. Usernames and e-mails are unique together, ' +
           "case-insensitively: a username equal to any account's e-mail, or an e-mail equal to any account's username, " +
-          'is already registered (400).',
+          'is already registered (400). With REGISTRATION_ENABLED=false this answers 403 unless the body carries an ' +
+          "`invitation_token` (POST /api/auth/invitations). With a manager's invitation for the same e-mail address the " +
+          'account is created verified (no verification e-mail); an unknown, used or expired invitation, or one for another ' +
+          'address, is a 400.',
         body: RegisterSchema,
-        response: { 201: RegisterResponseSchema, ...errorResponses(400, 422) },
+        response: { 201: RegisterResponseSchema, ...errorResponses(400, 403, 422) },
       },
     },
     async (request, reply) => {
@@ -129,6 +135,26 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       deps.mailer.deliver(() => resendVerification(deps, request.body.email));
       return reply.status(202).send({ message: RESEND_MESSAGE });
     },
+  );
+
+  app.post(
+    '/invitations',
+    {
+      onRequest: app.requireRole('manager'),
+      schema: {
+        tags,
+        security,
+        summary: 'Invite a developer by e-mail (manager only)',
+        description:
+          `E-mails a single-use invitation token valid ${INVITATION_TOKEN_DAYS} days for this address. Registering with it ` +
+          '(POST /api/auth/register with `invitation_token` and the same e-mail) creates a verified developer, also when ' +
+          'REGISTRATION_ENABLED=false. An address some account already holds is a 400. With the console e-mail backend ' +
+          'outside production the token is also returned in the body.',
+        body: InvitationCreateSchema,
+        response: { 201: InvitationPublicSchema, ...errorResponses(400, 401, 403, 422) },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await inviteUser(deps, currentUser(request).id, request.body.email)),
   );
 
   app.post(

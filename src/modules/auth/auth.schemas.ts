@@ -13,6 +13,15 @@ export const RegisterSchema = Type.Object({
   email: EmailSchema,
   password: PasswordSchema,
   timezone: Type.Optional(TimezoneSchema),
+  invitation_token: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description:
+        "The token of a manager's invitation (POST /api/auth/invitations) for this e-mail address: the account is created " +
+        'verified, and registration works even when REGISTRATION_ENABLED=false',
+    }),
+  ),
 });
 export type Register = Static<typeof RegisterSchema>;
 
@@ -68,3 +77,17 @@ export const PasswordResetConfirmSchema = Type.Object(
   { examples: [{ token: 'token-from-the-reset-email', new_password: 'N3w-passw0rd!' }] },
 );
 export type PasswordResetConfirm = Static<typeof PasswordResetConfirmSchema>;
+
+export const InvitationCreateSchema = Type.Object(
+  { email: EmailSchema },
+  { description: 'The address to invite; it must not belong to an account yet', examples: [{ email: 'new.developer@example.com' }] },
+);
+
+export const InvitationPublicSchema = Type.Object({
+  message: Type.String(),
+  email: Type.String({ description: 'The invited address' }),
+  expires_at: DateTimeSchema,
+  invitation_token: Type.Optional(
+    Type.String({ description: 'Only with the console e-mail backend outside production; otherwise the token is e-mailed' }),
+  ),
+});

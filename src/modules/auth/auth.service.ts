@@ -43,6 +43,7 @@ import {
   rotatedRefreshToken,
   type IssuedToken,
 } from './tokens.js';
+import { consumeInvitation, findInvitation } from './invitations.repository.js';
 import {
   consumeVerificationToken,
   deleteUnusedVerificationTokens,
@@ -84,25 +85,39 @@ export interface IssuedSession {
 /** The token goes back in the body only where nobody but the developer could read the log anyway. */
 export const exposesVerificationToken = (config: Config) => config.emailBackend === 'console' && config.environment !== 'production';
 
+/**
+ * Registers a developer. Without an invitation this needs REGISTRATION_ENABLED and a verification
+ * of the address; with a manager's invitation for this address the account is created verified
+ * (the invitation e-mail proved the address) and the invitation is used up in the same transaction.
+ */
 export async function registerUser(deps: AuthDeps, input: Register): Promise<{ message: string; verification_token?: string }> {
   const { db, config } = deps;
+  const invitationHash = input.invitation_token === undefined ? undefined : sha256(input.invitation_token);
+  if (invitationHash === undefined && !config.registrationEnabled) throw forbidden(REGISTRATION_DISABLED);
   const timezone = normalizeTimeZone(input.timezone ?? config.defaultTimezone);
   if (timezone === undefined) throw invalid(['body', 'timezone'], 'Unknown time zone; use an IANA name such as Europe/Paris');
   const identity = { username: input.username, email: input.email };
   assertIdentityFree(await findTakenIdentity(db, identity));
+  const now = deps.clock.now();
+  if (invitationHash !== undefined) assertInvitationUsable(await findInvitation(db, invitationHash), input.email, now.toISOString());
 
   const hashedPassword = await hashPassword(input.password, config.bcryptRounds);
-  const now = deps.clock.now();
   const token = randomToken();
+  const emailVerified = invitationHash !== undefined;
   try {
     await db.transaction().execute(async (trx) => {
       // Checked again under the identity locks: a registration racing this one may have won.
       assertIdentityFree(await claimIdentity(trx, identity));
+      // Used up here, so two registrations with one invitation cannot both succeed.
+      if (invitationHash !== undefined && !(await consumeInvitation(trx, invitationHash, input.email, now.toISOString()))) {
+        throw badRequest(INVALID_INVITATION);
+      }
       const userId = await insertUser(
         trx,
-        { username: input.username, email: input.email, hashedPassword, role: 'developer', timezone, emailVerified: false },
+        { username: input.username, email: input.email, hashedPassword, role: 'developer', timezone, emailVerified },
         now.toISOString(),
       );
+      if (emailVerified) return;
       await insertVerificationToken(trx, { userId, tokenHash: sha256(token), now: now.toISOString(), expiresAt: verificationExpiry(config, now) });
     });
   } catch (error) {
@@ -113,9 +128,21 @@ export async function registerUser(deps: AuthDeps, input: Register): Promise<{ m
     }
     throw error;
   }
+  if (emailVerified) return { message: 'User registered successfully. You can log in now.' };
   deps.mailer.deliver(verificationEmail(config, input.email, token));
   const message = 'User registered successfully. Please verify your email address.';
   return exposesVerificationToken(config) ? { message, verification_token: token } : { message };
+}
+
+export const REGISTRATION_DISABLED = 'Registration is disabled: ask a manager for an invitation';
+const INVALID_INVITATION = 'Invalid invitation token';
+
+/** Refuses (400) an invitation that is unknown, used, expired or for another address. */
+function assertInvitationUsable(invitation: { email: string; usedAt: string | null; expiresAt: string } | undefined, email: string, now: string): void {
+  if (!invitation) throw badRequest(INVALID_INVITATION);
+  if (invitation.usedAt !== null) throw badRequest('Invitation has already been used');
+  if (invitation.expiresAt <= now) throw badRequest('Invitation has expired');
+  if (invitation.email.toLowerCase() !== email.toLowerCase()) throw badRequest('This invitation is for another e-mail address');
 }
 
 function assertIdentityFree(taken: { username: boolean; email: boolean }): void {
