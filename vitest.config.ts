@@ -7,7 +7,9 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 30_000,
-    // Each file gets its own database, so files can run side by side.
+    // Each file gets its own database, so files can run side by side. Two at a time even on two
+    // cores (Vitest's default would be one): many files mostly wait on sockets and processes.
     fileParallelism: true,
+    maxWorkers: 2,
   },
 });
