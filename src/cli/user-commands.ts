@@ -7,7 +7,7 @@ import type { Role } from '../db/schema.js';
 import { systemClock } from '../lib/clock.js';
 import { hashPassword } from '../lib/hash.js';
 import { normalizeTimeZone } from '../lib/timezone.js';
-import { revokeUserSessions } from '../modules/auth/sessions.repository.js';
+import { revokeUserSessions, type RevokedReason } from '../modules/auth/sessions.repository.js';
 import {
   claimIdentity,
   findTakenIdentity,
@@ -97,17 +97,17 @@ export async function listUsers({ database: { db }, out }: CommandContext, role:
  * as a password change through the API does: that waits for any login holding the row lock, so
  * the revocation also covers a session that login made, and a later login sees the change.
  */
-async function changeAndRevoke(db: Database, user: CurrentUser, changes: UserChanges): Promise<number> {
+async function changeAndRevoke(db: Database, user: CurrentUser, changes: UserChanges, reason: RevokedReason): Promise<number> {
   const now = systemClock.now().toISOString();
   return db.transaction().execute(async (trx) => {
     if (!(await updateUser(trx, user.id, changes, now))) throw new CliError(`User not found: ${user.username}`);
-    return revokeUserSessions(trx, user.id, now);
+    return revokeUserSessions(trx, user.id, now, reason);
   });
 }
 
 export async function deactivate({ database: { db }, out }: CommandContext, username: string): Promise<void> {
   const user = await migratedUser(db, username);
-  const revoked = await changeAndRevoke(db, user, { isActive: false });
+  const revoked = await changeAndRevoke(db, user, { isActive: false }, 'deactivated');
   out(`${user.username} ${user.is_active ? 'is deactivated' : 'was already inactive'}; ${count(revoked, 'session')} revoked.`);
 }
 
@@ -115,7 +115,7 @@ export async function resetPassword({ config, database: { db }, out, password }:
   // The user is looked up before the password is asked for.
   const user = await migratedUser(db, username);
   const hashedPassword = await hashPassword(await password(), config.bcryptRounds);
-  const revoked = await changeAndRevoke(db, user, { hashedPassword });
+  const revoked = await changeAndRevoke(db, user, { hashedPassword }, 'password_reset');
   out(`Password of ${user.username} changed; ${count(revoked, 'session')} revoked.`);
   if (!user.is_active) out(`Note: ${user.username} is inactive and cannot log in until a manager reactivates the account.`);
 }

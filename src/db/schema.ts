@@ -43,6 +43,8 @@ export interface UserSessionsTable {
   last_used: Timestamp;
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
+  /** Why it was revoked (see RevokedReason in modules/auth/sessions.repository.ts); null if not revoked. */
+  revoked_reason: string | null;
   /** SHA-256 of the refresh token the last rotation replaced (it may repeat that rotation briefly). */
   previous_refresh_token_hash: string | null;
   /** When the last rotation happened. */

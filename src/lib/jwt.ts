@@ -5,7 +5,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export type JwtPayload = Record<string, unknown>;
 
 export class JwtError extends Error {
-  constructor(readonly reason: 'malformed' | 'algorithm' | 'signature' | 'expired' | 'not_yet_valid') {
+  constructor(
+    readonly reason: 'malformed' | 'algorithm' | 'signature' | 'expired' | 'not_yet_valid',
+    /** The payload of a genuine (correctly signed) token that is expired or not yet valid. */
+    readonly payload?: JwtPayload,
+  ) {
     super(`Invalid token (${reason})`);
     this.name = 'JwtError';
   }
@@ -40,8 +44,8 @@ export function verifyJwt(token: string, secret: string, now = Math.floor(Date.n
   const given = Buffer.from(signaturePart, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new JwtError('signature');
   const payload = decodeJson(bodyPart);
-  if (typeof payload.exp !== 'number' || payload.exp <= now) throw new JwtError('expired');
-  if (typeof payload.nbf === 'number' && payload.nbf > now) throw new JwtError('not_yet_valid');
+  if (typeof payload.exp !== 'number' || payload.exp <= now) throw new JwtError('expired', payload);
+  if (typeof payload.nbf === 'number' && payload.nbf > now) throw new JwtError('not_yet_valid', payload);
   return payload;
 }
 

@@ -7,8 +7,8 @@ import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from
 import fp from 'fastify-plugin';
 import type { Role } from '../db/schema.js';
 import { forbidden, unauthorized } from '../errors.js';
-import { findSessionWithUser, touchSession } from '../modules/auth/sessions.repository.js';
-import { issueAccessToken, readToken } from '../modules/auth/tokens.js';
+import { findSessionWithUser, touchSession, type RevokedReason } from '../modules/auth/sessions.repository.js';
+import { isExpiredToken, issueAccessToken, readToken } from '../modules/auth/tokens.js';
 import type { CurrentUser } from '../modules/users/users.types.js';
 
 export interface AuthContext {
@@ -62,16 +62,11 @@ async function authenticate(app: FastifyInstance, request: FastifyRequest): Prom
 export async function authenticateToken(app: FastifyInstance, token: string, request?: FastifyRequest): Promise<AuthContext> {
   const now = app.clock.now();
   const claims = readToken(app.config, token, 'access', now);
-  if (!claims) throw unauthorized('Could not validate credentials');
+  if (!claims) throw unauthorized(isExpiredToken(app.config, token, 'access', now) ? 'Token has expired' : 'Could not validate credentials');
   const session = await findSessionWithUser(app.db, claims.sessionId);
-  if (
-    !session ||
-    session.user.id !== claims.userId ||
-    session.revokedAt !== null ||
-    session.expiresAt <= now.toISOString()
-  ) {
-    throw unauthorized('Session has been revoked or has expired');
-  }
+  if (!session || session.user.id !== claims.userId) throw unauthorized('Session has been revoked or has expired');
+  if (session.revokedAt !== null) throw unauthorized(revokedSessionMessage(session.revokedReason));
+  if (session.expiresAt <= now.toISOString()) throw unauthorized('Session has expired');
   if (!session.user.is_active) throw forbidden('Inactive user');
   if (!session.user.email_verified) throw forbidden('Email not verified');
 
@@ -82,6 +77,23 @@ export async function authenticateToken(app: FastifyInstance, token: string, req
     request.renewedAccessToken = issueAccessToken(app.config, claims.userId, claims.sessionId, now).token;
   }
   return { user: session.user, sessionId: session.sessionId };
+}
+
+/** What a token of a revoked session is told, by the revocation's reason (see RevokedReason). */
+const REVOKED_MESSAGES: Record<RevokedReason, string> = {
+  logout: 'Session ended: logged out',
+  logout_all: 'Session ended: logged out from all devices',
+  device_limit: 'Session ended: signed in on too many devices',
+  device_replaced: 'Session ended: signed in again on this device',
+  session_revoked: 'Session ended: revoked from another session',
+  refresh_reuse: 'Session ended: its refresh token was used twice',
+  password_changed: 'Session ended: password changed',
+  password_reset: 'Session ended: password reset',
+  deactivated: 'Session ended: account deactivated',
+};
+
+export function revokedSessionMessage(reason: string | null): string {
+  return (reason !== null && Object.hasOwn(REVOKED_MESSAGES, reason) ? REVOKED_MESSAGES[reason as RevokedReason] : undefined) ?? 'Session has been revoked';
 }
 
 export const authPlugin = fp(

@@ -68,7 +68,11 @@ describe('password reset', () => {
     const sessions = await app.db.selectFrom('user_sessions').select(['id', 'revoked_at']).where('user_id', '=', user.id).execute();
     expect(sessions.map((s) => s.id).sort()).toEqual(accesses.map((a) => jwtPayload(a).sid).sort());
     expect(sessions.every((s) => s.revoked_at !== null)).toBe(true);
-    for (const access of accesses) expect((await me(app, access)).statusCode).toBe(401);
+    for (const access of accesses) {
+      const refused = await me(app, access);
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json()).toEqual({ detail: 'Session ended: password reset' });
+    }
 
     expect((await loginRequest(app, user.username, NEW_PASSWORD)).statusCode).toBe(200);
     const old = await loginRequest(app, user.username, OLD_PASSWORD);

@@ -20,7 +20,7 @@ const TABLES = {
   users: ['id', 'username', 'email', 'hashed_password', 'role', 'timezone', 'email_verified', 'is_active', 'created_at'],
   user_sessions: [
     'id', 'user_id', 'refresh_token_hash', 'device_id', 'created_at', 'last_used', 'expires_at', 'revoked_at',
-    'previous_refresh_token_hash', 'refresh_rotated_at',
+    'previous_refresh_token_hash', 'refresh_rotated_at', 'revoked_reason',
   ],
   email_verification_tokens: ['id', 'user_id', 'token_hash', 'email', 'created_at', 'expires_at', 'used_at'],
   password_reset_tokens: ['id', 'user_id', 'token_hash', 'created_at', 'expires_at', 'used_at'],

@@ -5,6 +5,7 @@ import * as notificationDedupe from './0002_notification_dedupe.js';
 import * as emailChangeAndRefreshGrace from './0003_email_change_and_refresh_grace.js';
 import * as passwordResetTokens from './0004_password_reset_tokens.js';
 import * as invitations from './0005_invitations.js';
+import * as sessionRevokedReason from './0006_session_revoked_reason.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_email_change_and_refresh_grace': emailChangeAndRefreshGrace,
   '0004_password_reset_tokens': passwordResetTokens,
   '0005_invitations': invitations,
+  '0006_session_revoked_reason': sessionRevokedReason,
 };

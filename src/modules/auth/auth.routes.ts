@@ -209,7 +209,11 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
           'Returns an access token and sets the refresh_token and device_id cookies (HttpOnly, SameSite=Lax, ' +
           `Path=${app.prefix}, Secure outside development). At most ${app.config.maxSessionsPerUser} live sessions per user: ` +
           'the least recently used one is revoked when a login would exceed the limit. Logging in again from a device ' +
-          '(same device_id cookie) replaces that device\'s previous session.',
+          '(same device_id cookie) replaces that device\'s previous session. A refused access token gets a 401 saying why: ' +
+          '"Token has expired", "Could not validate credentials" (forged or malformed), "Session has expired", or for a ' +
+          'revoked session "Session ended: signed in on too many devices" (the cap), "… signed in again on this device", ' +
+          '"… logged out", "… logged out from all devices", "… revoked from another session", "… password changed", ' +
+          '"… password reset", "… account deactivated" or "… its refresh token was used twice".',
         body: LoginSchema,
         response: { 200: TokenResponseSchema, ...errorResponses(400, 403, 422) },
       },

@@ -286,7 +286,7 @@ export async function login(deps: AuthDeps, input: Login, client: Client): Promi
     if (!flags.isActive) return { refused: forbidden('Inactive user') };
     await deleteDeadSessions(trx, candidate.id, iso);
     // One session per device: logging in again from a device replaces its previous session.
-    if (client.deviceId) await revokeUserSessions(trx, candidate.id, iso, { deviceId: client.deviceId });
+    if (client.deviceId) await revokeUserSessions(trx, candidate.id, iso, 'device_replaced', { deviceId: client.deviceId });
     const evicted = await trimLiveSessions(trx, candidate.id, config.maxSessionsPerUser - 1, iso);
     const sessionId = await insertSession(trx, {
       userId: candidate.id,
@@ -359,7 +359,7 @@ export async function refreshSession(deps: AuthDeps, presented: string | undefin
     if (session.expiresAt <= iso) return { ok: false, error: badRequest('Session has expired') };
     const repeated = repeatedRotation(config, session, presentedHash, now);
     if (repeated) return { ok: true, deviceId: session.deviceId, refresh: repeated };
-    await revokeSession(trx, session.id, iso);
+    await revokeSession(trx, session.id, iso, 'refresh_reuse');
     return { ok: false, reuse: true, error: badRequest('Refresh token already used; the session has been revoked') };
   });
   if (!outcome.ok) {
@@ -390,9 +390,9 @@ function repeatedRotation(config: Config, session: SessionState, presentedHash: 
 }
 
 export async function logout(deps: AuthDeps, sessionId: number): Promise<void> {
-  await revokeSession(deps.db, sessionId, deps.clock.now().toISOString());
+  await revokeSession(deps.db, sessionId, deps.clock.now().toISOString(), 'logout');
 }
 
 export async function logoutAll(deps: AuthDeps, userId: number): Promise<number> {
-  return revokeUserSessions(deps.db, userId, deps.clock.now().toISOString());
+  return revokeUserSessions(deps.db, userId, deps.clock.now().toISOString(), 'logout_all');
 }

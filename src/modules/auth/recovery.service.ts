@@ -62,7 +62,7 @@ export async function confirmPasswordReset(deps: AuthDeps, input: PasswordResetC
     if ((await consumePasswordResetToken(trx, tokenHash, now)) !== owner) return false;
     await updateUser(trx, owner, { hashedPassword }, now);
     await deleteUnusedPasswordResetTokens(trx, owner);
-    await revokeUserSessions(trx, owner, now);
+    await revokeUserSessions(trx, owner, now, 'password_reset');
     return true;
   });
   if (!done) throw badRequest(INVALID_RESET_TOKEN);

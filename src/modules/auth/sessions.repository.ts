@@ -6,9 +6,22 @@ import type { DB } from '../../db/schema.js';
 import { toCurrentUser } from '../users/users.repository.js';
 import type { CurrentUser } from '../users/users.types.js';
 
+/** Why a session was revoked; stored in user_sessions.revoked_reason. */
+export type RevokedReason =
+  | 'logout'
+  | 'logout_all'
+  | 'device_limit'
+  | 'device_replaced'
+  | 'session_revoked'
+  | 'refresh_reuse'
+  | 'password_changed'
+  | 'password_reset'
+  | 'deactivated';
+
 export interface SessionWithUser {
   sessionId: number;
   revokedAt: string | null;
+  revokedReason: string | null;
   expiresAt: string;
   lastUsed: string;
   user: CurrentUser;
@@ -21,6 +34,7 @@ export async function findSessionWithUser(db: Database, sessionId: number): Prom
     .select([
       's.id as session_id',
       's.revoked_at',
+      's.revoked_reason',
       's.expires_at',
       's.last_used',
       'u.id',
@@ -35,8 +49,15 @@ export async function findSessionWithUser(db: Database, sessionId: number): Prom
     .where('s.id', '=', sessionId)
     .executeTakeFirst();
   if (!row) return undefined;
-  const { session_id, revoked_at, expires_at, last_used, ...user } = row;
-  return { sessionId: session_id, revokedAt: revoked_at, expiresAt: expires_at, lastUsed: last_used, user: toCurrentUser(user) };
+  const { session_id, revoked_at, revoked_reason, expires_at, last_used, ...user } = row;
+  return {
+    sessionId: session_id,
+    revokedAt: revoked_at,
+    revokedReason: revoked_reason,
+    expiresAt: expires_at,
+    lastUsed: last_used,
+    user: toCurrentUser(user),
+  };
 }
 
 export async function touchSession(db: Database, sessionId: number, now: string): Promise<void> {
@@ -164,10 +185,10 @@ export async function findSessionState(db: Database, sessionId: number): Promise
 }
 
 /** Revokes one session if it is not revoked yet; true when this call revoked it. */
-export async function revokeSession(db: Database, sessionId: number, now: string): Promise<boolean> {
+export async function revokeSession(db: Database, sessionId: number, now: string, reason: RevokedReason): Promise<boolean> {
   const result = await db
     .updateTable('user_sessions')
-    .set({ revoked_at: now })
+    .set({ revoked_at: now, revoked_reason: reason })
     .where('id', '=', sessionId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
@@ -178,7 +199,7 @@ export async function revokeSession(db: Database, sessionId: number, now: string
 export async function revokeLiveSessionOfUser(db: Database, userId: number, sessionId: number, now: string): Promise<boolean> {
   const result = await db
     .updateTable('user_sessions')
-    .set({ revoked_at: now })
+    .set({ revoked_at: now, revoked_reason: 'session_revoked' satisfies RevokedReason })
     .where('id', '=', sessionId)
     .where('user_id', '=', userId)
     .where(isLive(now))
@@ -191,9 +212,14 @@ export async function revokeUserSessions(
   db: Database,
   userId: number,
   now: string,
+  reason: RevokedReason,
   options: { exceptSessionId?: number; deviceId?: string } = {},
 ): Promise<number> {
-  let query = db.updateTable('user_sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+  let query = db
+    .updateTable('user_sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null);
   if (options.exceptSessionId !== undefined) query = query.where('id', '<>', options.exceptSessionId);
   if (options.deviceId !== undefined) query = query.where('device_id', '=', options.deviceId);
   const result = await query.executeTakeFirst();
@@ -218,7 +244,11 @@ export async function trimLiveSessions(db: Database, userId: number, keep: numbe
   const live = await liveSessionsByRecency(db, userId, now).select('id').execute();
   const evicted = live.slice(Math.max(keep, 0)).map((r) => r.id);
   if (evicted.length > 0) {
-    await db.updateTable('user_sessions').set({ revoked_at: now }).where('id', 'in', evicted).execute();
+    await db
+      .updateTable('user_sessions')
+      .set({ revoked_at: now, revoked_reason: 'device_limit' satisfies RevokedReason })
+      .where('id', 'in', evicted)
+      .execute();
   }
   return evicted;
 }

@@ -75,3 +75,16 @@ export function readToken(config: Config, token: string, expected: TokenType, no
   }
   return { userId, sessionId, jti: payload.jti, issuedAt: payload.iat, expiresAt: payload.exp };
 }
+
+/**
+ * Whether a token readToken refused is one of ours, of the expected type, that has merely expired
+ * (its signature verifies): such a token gets "Token has expired" instead of a generic refusal.
+ */
+export function isExpiredToken(config: Config, token: string, expected: TokenType, now = new Date()): boolean {
+  try {
+    verifyJwt(token, config.secretKey, Math.floor(now.getTime() / 1000));
+    return false;
+  } catch (error) {
+    return error instanceof JwtError && error.reason === 'expired' && error.payload?.type === expected;
+  }
+}

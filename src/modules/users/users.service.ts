@@ -71,7 +71,7 @@ export async function updateOwnProfile(
     // the user's other verification-token work (resend, verify).
     const user = await updateUser(trx, actor.id, changes, now.toISOString());
     if (!user) throw unauthorized();
-    if (changes.hashedPassword !== undefined) await revokeUserSessions(trx, actor.id, now.toISOString(), { exceptSessionId: sessionId });
+    if (changes.hashedPassword !== undefined) await revokeUserSessions(trx, actor.id, now.toISOString(), 'password_changed', { exceptSessionId: sessionId });
     const message = newEmail === undefined ? undefined : await requestEmailChange(trx, deps.config, actor.id, newEmail, now);
     return { updated: user, mail: message };
   });
@@ -96,7 +96,7 @@ export async function updateUserAsManager(
   return deps.db.transaction().execute(async (trx) => {
     const updated = await updateUser(trx, targetId, { role: input.role, isActive: input.is_active, timezone: input.timezone }, now);
     if (!updated) throw notFound('User not found');
-    if (input.is_active === false) await revokeUserSessions(trx, targetId, now);
+    if (input.is_active === false) await revokeUserSessions(trx, targetId, now, 'deactivated');
     return updated;
   });
 }
