@@ -1,4 +1,5 @@
-// The deployment as it runs: two production instances (`node dist/server.js`) on one database and
+// The deployment as it runs: two production instances (the compiled build, as `node dist/server.js`
+// runs it) on one database and
 // one Redis, behind Debian's nginx with deploy/nginx.conf (its upstreams, port and paths templated
 // for the test). Through nginx: login and task writes, a socket that hears of writes made on either
 // instance, the client address nginx saw in the audit trail (a forged X-Forwarded-For ignored), and
@@ -11,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { freePort, productionEnv, requireBuild, ROOT, runCli, startServer, waitUntilServing, type ServerProcess } from '../helpers/processes.js';
+import { freePort, productionEnv, ROOT, runCli, startServer, waitUntilServing, type ServerProcess } from '../helpers/processes.js';
+import { productionBuild } from '../helpers/production-build.js';
 import { eventually, openSocket } from '../helpers/sockets.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -77,7 +79,7 @@ describe.skipIf(skipWithout(hasNginx))('nginx in front of two production instanc
   const newTask = (title: string) => ({ title, estimated_hours: 1, deadline: '2027-01-15T12:00:00Z', assigned_to: devId });
 
   beforeAll(async () => {
-    requireBuild();
+    const build = await productionBuild();
     database = await createTestDatabase();
     dir = mkdtempSync(join(tmpdir(), 'ctms-nginx-'));
     const [portA, portB, proxyPort] = [await freePort(), await freePort(), await freePort()];
@@ -89,10 +91,10 @@ describe.skipIf(skipWithout(hasNginx))('nginx in front of two production instanc
       TRUST_PROXY: '127.0.0.1',
       SHUTDOWN_TIMEOUT_MS: '10000',
     });
-    [a, b] = await Promise.all([startServer({ ...env, PORT: String(portA) }), startServer({ ...env, PORT: String(portB) })]);
+    [a, b] = await Promise.all([startServer({ ...env, PORT: String(portA) }, 20_000, build.server), startServer({ ...env, PORT: String(portB) }, 20_000, build.server)]);
 
     for (const [username, role] of [['deploy_manager', 'manager'], ['deploy_dev', 'developer']]) {
-      const made = await runCli(['create-user', '--username', username!, '--email', `${username}@example.com`, '--password', 'Deploy-pass-123', '--role', role!], env);
+      const made = await runCli(['create-user', '--username', username!, '--email', `${username}@example.com`, '--password', 'Deploy-pass-123', '--role', role!], env, build.cli);
       expect(made.code, made.output).toBe(0);
       if (role === 'developer') devId = Number(made.output.trim().split('\n').pop());
     }

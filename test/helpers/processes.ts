@@ -2,7 +2,6 @@
 // started on loopback ports with an environment of the test's choosing, and stopped by signal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
@@ -20,11 +19,6 @@ export function freePort(): Promise<number> {
       server.close(() => done(port));
     });
   });
-}
-
-/** The compiled server must exist (`npm run build`, which CI runs before the tests). */
-export function requireBuild(): void {
-  if (!existsSync(DIST_SERVER) || !existsSync(DIST_CLI)) throw new Error('dist/ is missing: run `npm run build` first');
 }
 
 /** A production environment that passes the configuration checks. */
