@@ -6,8 +6,9 @@ import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
 import { fixedClock } from '../../src/lib/clock.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { createUser } from '../helpers/factories.js';
-import { jwtPayload, loginRequest, me, recordQueriesBeforeAnswer } from '../helpers/auth.js';
+import { buildTestApp } from '../helpers/app.js';
+import { createUser, createUserWithSession } from '../helpers/factories.js';
+import { captureLogs, containsTokenWithHash, jwtPayload, loginRequest, me, recordQueriesBeforeAnswer } from '../helpers/auth.js';
 import { startSmtpServer, tokenInMail as tokenIn, type TestSmtpServer } from '../helpers/smtp.js';
 
 
@@ -170,5 +171,32 @@ describe('password reset', () => {
     const res = await app.inject({ method: 'POST', url: '/api/auth/password-reset/request', payload: { email: 'not-an-address' } });
     expect(res.statusCode).toBe(422);
     expect(typeof res.json().detail).toBe('string');
+  });
+});
+
+describe.each(['development', 'production'] as const)('reset and invitation tokens in the log (ENVIRONMENT=%s, console backend)', (environment) => {
+  it(environment === 'production' ? 'keeps them out of the log and the answers' : 'writes them to the log, as verification e-mails', async () => {
+    const logs = captureLogs('trace');
+    const t = await buildTestApp({ environment, emailBackend: 'console' }, { logger: logs.logger });
+    try {
+      const user = await createUser(t.app);
+      const manager = await createUserWithSession(t.app, { role: 'manager' });
+      const reset = await t.app.inject({ method: 'POST', url: '/api/auth/password-reset/request', payload: { email: user.email } });
+      const invite = await t.app.inject({ method: 'POST', url: '/api/auth/invitations', payload: { email: 'guest@example.com' }, headers: manager.headers });
+      expect(invite.statusCode).toBe(201);
+      await t.app.mailer.idle();
+      const hashes = [
+        ...(await t.db.selectFrom('password_reset_tokens').select('token_hash').execute()),
+        ...(await t.db.selectFrom('invitations').select('token_hash').execute()),
+      ].map((row) => row.token_hash);
+      expect(hashes).toHaveLength(2);
+      const logged = logs.text();
+      expect(containsTokenWithHash(logged, hashes.slice(0, 1))).toBe(environment !== 'production');
+      expect(containsTokenWithHash(logged, hashes.slice(1))).toBe(environment !== 'production');
+      expect(containsTokenWithHash(reset.body + invite.body, hashes.slice(0, 1))).toBe(false);
+      expect('invitation_token' in invite.json()).toBe(environment !== 'production');
+    } finally {
+      await t.close();
+    }
   });
 });
