@@ -3,6 +3,7 @@
 // parallel writes all succeed, metrics sum over the workers (main port and METRICS_PORT), a killed
 // worker is replaced while the other answers, and SIGTERM stops the group losing no request; a
 // second SIGTERM ends it at once.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restartDelayMs } from '../../src/runtime/primary.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -29,10 +30,17 @@ const startCluster = async (overrides: Record<string, string>, metricsUrl: (serv
 };
 
 const workerPids = (metrics: string) => new Map(seriesOf(metrics, 'ctms_worker_info').map((s) => [s.labels.worker, Number(s.labels.pid)]));
+/** Whether the process runs: a zombie (killed, not yet reaped by whoever adopted it) does not. */
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; the state follows the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -175,6 +183,6 @@ describe('two workers, metrics on METRICS_PORT', () => {
     server.child.kill('SIGTERM');
     expect(await exit).toBe(1);
     expect(Date.now() - sentAt).toBeLessThan(2000);
-    await eventually(() => pids.every((pid) => !alive(pid)), 2000, 'the workers to be gone');
+    await eventually(() => pids.every((pid) => !alive(pid)), 5000, 'the workers to be gone');
   }, 90_000);
 });
