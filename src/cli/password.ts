@@ -111,8 +111,9 @@ const CONTROL_SEQUENCE = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|O.|.)?/gu;
 /** Asks on the terminal with echo off; Enter ends, Backspace erases, Ctrl-U clears, Ctrl-C or Ctrl-D cancels. */
 function promptHidden(terminal: PasswordTerminal, question: string): Promise<string> {
   const { stdin } = terminal;
-  terminal.prompt(question);
+  // Echo off before the question shows: whatever is typed once it is visible never echoes.
   stdin.setRawMode?.(true);
+  terminal.prompt(question);
   return new Promise((resolve, reject) => {
     let typed: string[] = [];
     const stop = () => {

@@ -1,5 +1,5 @@
 // Retention: deletes rows that have outlived their use — expired or long-revoked sessions, expired or
-// used verification tokens, audit rows older than AUDIT_RETENTION_DAYS, and read notifications older
+// used verification, password-reset and invitation tokens, audit rows older than AUDIT_RETENTION_DAYS, and read notifications older
 // than the notification retention. Run by `ctms cleanup`, `ctms jobs run` and the scheduler (runner.ts).
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
@@ -12,6 +12,8 @@ export const READ_NOTIFICATION_RETENTION_DAYS = 30;
 export interface RetentionResult {
   sessions: number;
   verificationTokens: number;
+  /** Password-reset and invitation tokens. */
+  accountTokens: number;
   auditLogs: number;
   notifications: number;
 }
@@ -30,6 +32,14 @@ export async function runRetention(db: Database, config: Config, now: Date): Pro
     .deleteFrom('email_verification_tokens')
     .where((eb) => eb.or([eb('expires_at', '<=', nowIso), eb('used_at', 'is not', null)]))
     .executeTakeFirst();
+  let accountTokens = 0;
+  for (const table of ['password_reset_tokens', 'invitations'] as const) {
+    const removed = await db
+      .deleteFrom(table)
+      .where((eb) => eb.or([eb('expires_at', '<=', nowIso), eb('used_at', 'is not', null)]))
+      .executeTakeFirst();
+    accountTokens += Number(removed.numDeletedRows);
+  }
   const auditLogs = await db.deleteFrom('api_audit_logs').where('timestamp', '<', auditBefore).executeTakeFirst();
   const notifications = await db
     .deleteFrom('notifications')
@@ -39,15 +49,17 @@ export async function runRetention(db: Database, config: Config, now: Date): Pro
   return {
     sessions: Number(sessions.numDeletedRows),
     verificationTokens: Number(verificationTokens.numDeletedRows),
+    accountTokens,
     auditLogs: Number(auditLogs.numDeletedRows),
     notifications: Number(notifications.numDeletedRows),
   };
 }
 
-/** "2 sessions, 0 verification tokens, 1 audit rows, 0 read notifications" (for the command line). */
+/** "2 sessions, 0 verification tokens, 0 reset and invitation tokens, 1 audit rows, 0 read notifications". */
 export function describeRetention(removed: RetentionResult): string {
   return (
     `${removed.sessions} sessions, ${removed.verificationTokens} verification tokens, ` +
-    `${removed.auditLogs} audit rows, ${removed.notifications} read notifications`
+    `${removed.accountTokens} reset and invitation tokens, ${removed.auditLogs} audit rows, ` +
+    `${removed.notifications} read notifications`
   );
 }

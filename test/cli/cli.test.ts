@@ -104,7 +104,7 @@ describe('ctms usage', () => {
 });
 
 describe('ctms cleanup', () => {
-  it('deletes expired sessions, spent verification tokens, old audit rows and old read notifications only', async () => {
+  it('deletes expired sessions, spent verification, reset and invitation tokens, old audit rows and old read notifications only', async () => {
     const db = t.handle.db;
     const user = await db.selectFrom('users').select('id').where('username', '=', 'lead').executeTakeFirstOrThrow();
     const now = Date.now();
@@ -118,6 +118,11 @@ describe('ctms cleanup', () => {
       user_id: user.id, token_hash: hash, created_at: iso(-2), expires_at: expires, used_at: used,
     });
     await db.insertInto('email_verification_tokens').values([token('a', iso(-1), null), token('b', iso(1), iso(-1)), token('c', iso(1), null)]).execute();
+    await db.insertInto('password_reset_tokens').values([token('r1', iso(-1), null), token('r2', iso(1), null)]).execute();
+    const invitation = (hash: string, expires: string, used: string | null) => ({
+      email: `${hash}@example.com`, token_hash: hash, invited_by: user.id, created_at: iso(-2), expires_at: expires, used_at: used,
+    });
+    await db.insertInto('invitations').values([invitation('i1', iso(5), iso(-1)), invitation('i2', iso(5), null)]).execute();
     const audit = (timestamp: string) => ({
       user_id: null, endpoint: '/api/x', method: 'GET', status_code: 200, duration_ms: 1, timestamp,
     });
@@ -130,7 +135,11 @@ describe('ctms cleanup', () => {
 
     const res = await run('cleanup');
     expect(res.code).toBe(0);
-    expect(res.out).toBe('Removed 2 sessions, 2 verification tokens, 1 audit rows, 1 read notifications.');
+    expect(res.out).toBe('Removed 2 sessions, 2 verification tokens, 2 reset and invitation tokens, 1 audit rows, 1 read notifications.');
+    const left = async (table: 'password_reset_tokens' | 'invitations') =>
+      (await db.selectFrom(table).select('token_hash').execute()).map((row) => row.token_hash);
+    expect(await left('password_reset_tokens')).toEqual(['r2']);
+    expect(await left('invitations')).toEqual(['i2']);
     const count = async (table: 'user_sessions' | 'email_verification_tokens' | 'api_audit_logs' | 'notifications') =>
       (await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
     expect(await count('user_sessions')).toBe(1);
@@ -157,7 +166,7 @@ describe('ctms jobs run', () => {
     expect(first.out.split('\n')).toEqual([
       'deadline_warnings: 1 deadline warning sent',
       'priority_escalation: 2 tasks escalated',
-      expect.stringMatching(/^retention: removed \d+ sessions, \d+ verification tokens, \d+ audit rows, \d+ read notifications$/),
+      expect.stringMatching(/^retention: removed \d+ sessions, \d+ verification tokens, \d+ reset and invitation tokens, \d+ audit rows, \d+ read notifications$/),
     ]);
     const notifications = await db.selectFrom('notifications').select(['task_id', 'notification_type'])
       .where('task_id', 'in', [soon!.id, today!.id]).orderBy('id').execute();

@@ -177,6 +177,6 @@ describe('--help against the test database', () => {
     }
     expect(await snapshot(used.handle.db)).toEqual(before);
     // The same commands without --help do change it, so the comparison above means something.
-    expect((await runInProcess(env, ['cleanup'])).out).toMatch(/^Removed 1 sessions?, 1 verification tokens?, 1 audit rows?/);
+    expect((await runInProcess(env, ['cleanup'])).out).toMatch(/^Removed 1 sessions?, 1 verification tokens?, 0 reset and invitation tokens, 1 audit rows?/);
   });
 });
