@@ -3,10 +3,11 @@
 // revocation on one closes sockets on the other, and Redis failing never fails a task write.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, Socket, type AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { freePort } from '../helpers/processes.js';
 import { buildSecondInstance, eventually, listen, openSocket, socketUrl } from '../helpers/sockets.js';
 import { createTask, signIn } from '../helpers/tasks.js';
 
@@ -190,17 +191,6 @@ describe('instances started before Redis', () => {
     await socket.close();
   }, 40_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -124,25 +124,8 @@ export async function markAllNotificationsRead(db: Database, userId: number): Pr
  * and returns them. Claiming is a conditional update, so two sockets connecting at once never
  * replay the same notification twice.
  */
-export async function claimUndelivered(db: Database, userId: number, limit: number): Promise<NotificationPublic[]> {
-  const candidates = await db
-    .selectFrom('notifications')
-    .select('id')
-    .where('user_id', '=', userId)
-    .where('is_delivered', '=', false)
-    .orderBy('id', 'asc')
-    .limit(limit)
-    .execute();
-  if (candidates.length === 0) return [];
-  const claimed = await db
-    .updateTable('notifications')
-    .set({ is_delivered: true })
-    .where('id', 'in', candidates.map((c) => c.id))
-    .where('is_delivered', '=', false)
-    .returning(COLUMNS)
-    .execute();
-  return claimed.map(toNotificationPublic).sort((a, b) => a.id - b.id);
-}
+export const claimUndelivered = (db: Database, userId: number, limit: number): Promise<NotificationPublic[]> =>
+  claimUndeliveredForUsers(db, [userId], limit);
 
 /** Marks claimed notifications undelivered again: no socket wrote them out after all. */
 export async function releaseDelivery(db: Database, ids: readonly number[]): Promise<void> {
