@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { commentsRoutes } from './modules/comments/comments.routes.js';
 import { notificationsRoutes } from './modules/notifications/notifications.routes.js';
 import { tagsRoutes } from './modules/tags/tags.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
@@ -12,6 +13,7 @@ export async function apiRoutes(app: FastifyInstance): Promise<void> {
   await app.register(authRoutes, { prefix: '/auth' });
   await app.register(usersRoutes, { prefix: '/auth' });
   await app.register(tasksRoutes, { prefix: '/tasks' });
+  await app.register(commentsRoutes, { prefix: '/tasks' });
   await app.register(tagsRoutes, { prefix: '/tags' });
   await app.register(analyticsRoutes, { prefix: '/analytics' });
   await app.register(notificationsRoutes, { prefix: '/notifications' });

@@ -15,7 +15,9 @@ export type NotificationType =
   | 'task_unassigned'
   | 'status_change'
   | 'deadline_warning'
-  | 'priority_escalated';
+  | 'priority_escalated'
+  | 'comment_added'
+  | 'mentioned';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -128,6 +130,16 @@ export interface TaskHistoryTable {
   timestamp: Timestamp;
 }
 
+/** Comments on tasks (§12); deleted with their task. */
+export interface TaskCommentsTable {
+  id: Generated<number>;
+  task_id: number;
+  user_id: number;
+  body: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface NotificationsTable {
   id: Generated<number>;
   user_id: number;
@@ -168,6 +180,7 @@ export interface DB {
   tags: TagsTable;
   task_tags: TaskTagsTable;
   task_history: TaskHistoryTable;
+  task_comments: TaskCommentsTable;
   notifications: NotificationsTable;
   api_audit_logs: ApiAuditLogsTable;
 }

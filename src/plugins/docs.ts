@@ -43,6 +43,7 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
         { name: 'service', description: 'Health and discovery' },
         { name: 'auth', description: 'Registration, login, sessions and users' },
         { name: 'tasks', description: 'Tasks, subtasks, history and bulk updates' },
+        { name: 'comments', description: 'Comments on tasks, with @username mentions' },
         { name: 'tags', description: 'Task tags' },
         { name: 'analytics', description: 'Task statistics' },
         { name: 'notifications', description: NOTIFICATIONS_DESCRIPTION },

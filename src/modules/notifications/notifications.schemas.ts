@@ -10,6 +10,8 @@ export const NOTIFICATION_TYPES = [
   'status_change',
   'deadline_warning',
   'priority_escalated',
+  'comment_added',
+  'mentioned',
 ] as const satisfies readonly NotificationType[];
 
 export const NotificationPublicSchema = Type.Object(

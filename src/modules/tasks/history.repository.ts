@@ -5,7 +5,7 @@ import type { TaskStatus } from '../../db/schema.js';
 import { formatTimestamp } from './task-input.js';
 import type { TaskHistoryEntry } from './tasks.schemas.js';
 
-export type HistoryAction = 'created' | 'status_changed' | 'updated' | 'bulk_update';
+export type HistoryAction = 'created' | 'status_changed' | 'updated' | 'bulk_update' | 'comment_added' | 'comment_edited' | 'comment_deleted';
 
 export interface NewHistoryEntry {
   taskId: number;

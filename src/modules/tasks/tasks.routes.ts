@@ -247,7 +247,8 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         security,
         summary: 'History of a task',
         description:
-          'Oldest first. Actions: "created", "status_changed" (from/to set), "updated" and "bulk_update"; ' +
+          'Oldest first. Actions: "created", "status_changed" (from/to set), "updated", "bulk_update", and the comment ' +
+          'activity "comment_added", "comment_edited", "comment_deleted"; ' +
           '`changes` lists the changed field names.',
         params: IdParamsSchema,
         response: { 200: Type.Array(TaskHistoryEntrySchema), ...errorResponses(401, 403, 404, 422) },

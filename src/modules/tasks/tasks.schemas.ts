@@ -192,7 +192,8 @@ export const TaskHistoryEntrySchema = Type.Object({
   action: Type.String({
     description:
       '"created", "status_changed", "updated", "bulk_update", or "priority_escalated" (the scheduled escalation ' +
-      'raised the priority one step as the deadline came within 24 hours; user_id is null)',
+      'raised the priority one step as the deadline came within 24 hours; user_id is null), or "comment_added", ' +
+      '"comment_edited", "comment_deleted" (comment activity; changes ["comment"])',
   }),
   from_status: Type.Union([TaskStatusSchema, Type.Null()]),
   to_status: Type.Union([TaskStatusSchema, Type.Null()]),
