@@ -6,11 +6,18 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { passwordProblem } from './cli/password.js';
 import { normalizeTimeZone } from './lib/timezone.js';
 
 export type Environment = 'development' | 'production' | 'test';
 export type EmailBackend = 'console' | 'smtp';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** The first manager, created at start when no manager exists yet (ADMIN_USERNAME/EMAIL/PASSWORD). */
+export interface AdminBootstrap {
+  username: string;
+  email: string;
+  password: string;
+}
 /**
  * Which proxies may report the client address in X-Forwarded-For (Fastify's `trustProxy`): none,
  * any (true), the last N hops, or the listed addresses/CIDRs.
@@ -32,6 +39,8 @@ export interface Config {
   refreshReuseGraceSeconds: number;
   allowedOrigins: string[];
   databaseUrl: string;
+  /** PostgreSQL: the longest a statement may run; SQLite: the longest a write waits for the lock. Then a 503. */
+  dbStatementTimeoutMs: number;
   emailBackend: EmailBackend;
   smtpHost: string;
   smtpPort: number;
@@ -57,6 +66,11 @@ export interface Config {
   verificationTokenExpireHours: number;
   /** Whether POST /api/auth/register accepts anyone; when false only a manager's invitation does. */
   registrationEnabled: boolean;
+  /** Developers' working hours, [start, end) as HH:MM on their own wall clock. */
+  workHoursStart: string;
+  workHoursEnd: string;
+  /** ADMIN_USERNAME / ADMIN_EMAIL / ADMIN_PASSWORD, all three or none. */
+  admin: AdminBootstrap | null;
   auditRetentionDays: number;
   trustProxy: TrustProxy;
   bodyLimitBytes: number;
@@ -73,6 +87,18 @@ export interface Config {
   /** Seconds between WebSocket pings; a socket that missed the previous pong is dropped. */
   wsHeartbeatSeconds: number;
   wsMaxSocketsPerUser: number;
+  /** Whether webhooks may target private, loopback and link-local addresses (WEBHOOK_ALLOW_PRIVATE). */
+  webhookAllowPrivate: boolean;
+  /** Bound of one delivery attempt: connect, send, answer and its (capped) body. */
+  webhookTimeoutMs: number;
+  /** Attempts of one delivery before it is marked failed. */
+  webhookMaxAttempts: number;
+  /** The first retry's delay; each next one doubles (with jitter), up to an hour. */
+  webhookBackoffBaseMs: number;
+  /** How often the delivery worker looks for due deliveries (it is also woken after local writes). */
+  webhookPollIntervalMs: number;
+  /** Whether this process runs the webhook delivery worker. */
+  webhookWorkerEnabled: boolean;
   /** A built single-page client served at / (absolute path; holds index.html), or null. */
   staticDir: string | null;
 }
@@ -211,7 +237,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     appVersion: str('APP_VERSION', '1.0.0'),
     debug,
     environment,
-    host: str('HOST', '0.0.0.0'),
+    // Loopback unless told otherwise, in every environment: the image sets HOST=0.0.0.0 itself.
+    host: str('HOST', '127.0.0.1'),
     port: int('PORT', 8000, 0, 65535),
     secretKey: secretKey ?? '',
     algorithm: 'HS256',
@@ -220,6 +247,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     refreshReuseGraceSeconds: int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
     allowedOrigins,
     databaseUrl,
+    dbStatementTimeoutMs: int('DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
     emailBackend,
     smtpHost,
     smtpPort: int('SMTP_PORT', 587, 1, 65535),
@@ -241,6 +269,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     defaultTimezone: defaultTimezone ?? 'UTC',
     verificationTokenExpireHours: int('VERIFICATION_TOKEN_EXPIRE_HOURS', 24, 1, 24 * 30),
     registrationEnabled: bool('REGISTRATION_ENABLED', true),
+    ...parseWorkHours(read('WORK_HOURS_START'), read('WORK_HOURS_END'), problems),
+    admin: parseAdminBootstrap(read('ADMIN_USERNAME'), read('ADMIN_EMAIL'), env.ADMIN_PASSWORD, problems),
     auditRetentionDays: int('AUDIT_RETENTION_DAYS', 90, 1, 3650),
     trustProxy: parseTrustProxy(read('TRUST_PROXY'), problems),
     bodyLimitBytes: 1024 * 1024,
@@ -252,6 +282,12 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     jobsIntervalSeconds: int('JOBS_INTERVAL_SECONDS', 60, 1, 86_400),
     wsHeartbeatSeconds: int('WS_HEARTBEAT_SECONDS', 30, 1, 3600),
     wsMaxSocketsPerUser: int('WS_MAX_SOCKETS_PER_USER', 10, 1, 1000),
+    webhookAllowPrivate: bool('WEBHOOK_ALLOW_PRIVATE', false),
+    webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000),
+    webhookMaxAttempts: int('WEBHOOK_MAX_ATTEMPTS', 8, 1, 25),
+    webhookBackoffBaseMs: int('WEBHOOK_BACKOFF_BASE_MS', 15_000, 1, 3_600_000),
+    webhookPollIntervalMs: int('WEBHOOK_POLL_INTERVAL_MS', 2000, 10, 600_000),
+    webhookWorkerEnabled: bool('WEBHOOK_WORKER_ENABLED', environment !== 'test'),
     staticDir: parseStaticDir(read('STATIC_DIR'), problems),
   };
   if (config.metricsPort !== null && config.metricsPort === config.port) problems.push('METRICS_PORT must differ from PORT');
@@ -278,6 +314,66 @@ export function estimatedEntropyBits(key: string): number {
     bitsPerCharacter -= p * Math.log2(p);
   }
   return bitsPerCharacter * characters.length;
+}
+
+const CLOCK_TIME = /^([01]?\d|2[0-3]):([0-5]\d)$/;
+
+/** Minutes since midnight of an HH:MM time; 24:00 (the end of the day) is 1440. */
+export function minutesOfDay(time: string): number {
+  if (time === '24:00') return 24 * 60;
+  const match = CLOCK_TIME.exec(time);
+  return match ? Number(match[1]) * 60 + Number(match[2]) : Number.NaN;
+}
+
+/** WORK_HOURS_START / WORK_HOURS_END: HH:MM times (the end may be 24:00), start before end. */
+export function parseWorkHours(
+  rawStart: string | undefined,
+  rawEnd: string | undefined,
+  problems: string[],
+): { workHoursStart: string; workHoursEnd: string } {
+  const time = (name: string, raw: string | undefined, fallback: string, allowEndOfDay: boolean): string | undefined => {
+    if (raw === undefined) return fallback;
+    if (CLOCK_TIME.test(raw) || (allowEndOfDay && raw === '24:00')) return raw.padStart(5, '0');
+    problems.push(`${name} must be a time as HH:MM between 00:00 and ${allowEndOfDay ? '24:00' : '23:59'} (got "${raw}")`);
+    return undefined;
+  };
+  const start = time('WORK_HOURS_START', rawStart, '09:00', false);
+  const end = time('WORK_HOURS_END', rawEnd, '18:00', true);
+  if (start !== undefined && end !== undefined && minutesOfDay(start) >= minutesOfDay(end)) {
+    problems.push(`WORK_HOURS_START must be earlier than WORK_HOURS_END (got ${start} to ${end})`);
+  }
+  return { workHoursStart: start ?? '09:00', workHoursEnd: end ?? '18:00' };
+}
+
+const ADMIN_SETTINGS = ['ADMIN_USERNAME', 'ADMIN_EMAIL', 'ADMIN_PASSWORD'] as const;
+
+/**
+ * ADMIN_USERNAME / ADMIN_EMAIL / ADMIN_PASSWORD: all three or none, each by the API's rules for a
+ * new account. The password is never echoed in a problem, and is kept as given (spaces count).
+ */
+export function parseAdminBootstrap(
+  username: string | undefined,
+  email: string | undefined,
+  password: string | undefined,
+  problems: string[],
+): AdminBootstrap | null {
+  const given = [username, email, password === '' ? undefined : password];
+  if (given.every((value) => value === undefined)) return null;
+  const missing = ADMIN_SETTINGS.filter((_, i) => given[i] === undefined);
+  if (missing.length > 0) {
+    problems.push(`ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD go together: ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} missing`);
+    return null;
+  }
+  const before = problems.length;
+  if (!/^[A-Za-z0-9._@+-]{3,150}$/.test(username ?? '')) {
+    problems.push('ADMIN_USERNAME must be 3-150 characters: letters, digits and ._@+-');
+  }
+  if ((email ?? '').length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email ?? '')) {
+    problems.push(`ADMIN_EMAIL must be a valid e-mail address (got "${email}")`);
+  }
+  const weak = passwordProblem(password ?? '', 'ADMIN_PASSWORD');
+  if (weak !== undefined) problems.push(weak);
+  return problems.length > before ? null : { username: username ?? '', email: email ?? '', password: password ?? '' };
 }
 
 const MAX_WEB_CONCURRENCY = 256;

@@ -19,6 +19,7 @@ export async function seedDemo({ config, database: { db }, out }: CommandContext
   const result = await seedDemoTeam(db, config, systemClock);
   out(result.created ? 'Demo team created. Logins:' : 'The demo team already exists. Logins:');
   for (const user of result.users) out(`  ${user.role.padEnd(9)}  username: ${user.username}  password: ${user.password}`);
+  out(`The developer's time zone is ${result.developerTimezone}, where it is working hours now (${config.workHoursStart}-${config.workHoursEnd}).`);
 }
 
 export async function cleanup({ config, database: { db }, out }: CommandContext): Promise<void> {

@@ -7,6 +7,7 @@ import {
   checkCreateTask,
   checkModifyTask,
   checkParentChoice,
+  DEFAULT_WORK_HOURS as HOURS,
   isWithinWorkingHours,
   taskListScope,
   type Actor,
@@ -43,12 +44,35 @@ describe('working hours window [09:00, 18:00) on the developer\'s wall clock', (
     ['America/New_York', '2026-11-01T22:59:59Z', true],
     ['America/New_York', '2026-11-01T23:00:00Z', false],
   ])('in %s at %s the developer is within hours: %s', (zone, instant, expected) => {
-    expect(isWithinWorkingHours(at(instant), zone)).toBe(expected);
+    expect(isWithinWorkingHours(at(instant), zone, HOURS)).toBe(expected);
+  });
+
+  it.each([
+    ['07:30', '16:00', '2026-11-25T07:29:59Z', false],
+    ['07:30', '16:00', '2026-11-25T07:30:00Z', true],
+    ['07:30', '16:00', '2026-11-25T15:59:59Z', true],
+    ['07:30', '16:00', '2026-11-25T16:00:00Z', false],
+    ['00:00', '24:00', '2026-11-25T00:00:00Z', true],
+    ['00:00', '24:00', '2026-11-25T23:59:59Z', true],
+  ])('with WORK_HOURS %s-%s, at %s (UTC) the developer is within hours: %s', (start, end, instant, expected) => {
+    expect(isWithinWorkingHours(at(instant), 'UTC', { workHoursStart: start, workHoursEnd: end })).toBe(expected);
+  });
+
+  it('names the configured window in a denial, and allows what the default window would refuse', () => {
+    const late = { workHoursStart: '12:00', workHoursEnd: '22:00' };
+    const developer = actor('developer', 1, 'UTC');
+    expect(checkModifyTask(developer, task(1), OFF_HOURS, late).ok).toBe(true);
+    const early = checkCreateTask(developer, { assignedTo: 1, priority: 'low' }, IN_HOURS, late);
+    expect(early).toEqual({
+      ok: false,
+      status: 403,
+      detail: 'Developers can only create tasks during working hours (12:00-22:00 in their timezone); it is 10:00 in UTC. Critical tasks are exempt.',
+    });
   });
 
   it('reads an unknown time zone as UTC instead of failing', () => {
-    expect(isWithinWorkingHours(IN_HOURS, 'Not/AZone')).toBe(true);
-    expect(isWithinWorkingHours(OFF_HOURS, 'Not/AZone')).toBe(false);
+    expect(isWithinWorkingHours(IN_HOURS, 'Not/AZone', HOURS)).toBe(true);
+    expect(isWithinWorkingHours(OFF_HOURS, 'Not/AZone', HOURS)).toBe(false);
   });
 });
 
@@ -79,18 +103,18 @@ describe('create', () => {
     ['developer', 1, 'critical', OFF_HOURS, true],
     ['auditor', 1, 'medium', IN_HOURS, false],
   ] as const)('a %s creating a task for user %i with %s priority at %s is allowed: %s', (role, assignee, priority, now, ok) => {
-    expect(checkCreateTask(actor(role, 1), { assignedTo: assignee, priority }, now).ok).toBe(ok);
+    expect(checkCreateTask(actor(role, 1), { assignedTo: assignee, priority }, now, HOURS).ok).toBe(ok);
   });
 
   it('names the working-hours window when a developer creates off hours', () => {
-    const decision = checkCreateTask(actor('developer', 1, 'Asia/Kolkata'), { assignedTo: 1, priority: 'high' }, OFF_HOURS);
+    const decision = checkCreateTask(actor('developer', 1, 'Asia/Kolkata'), { assignedTo: 1, priority: 'high' }, OFF_HOURS, HOURS);
     expect(decision).toMatchObject({ ok: false, status: 403 });
     expect(!decision.ok && decision.detail).toMatch(/working hours \(09:00-18:00 in their timezone\)/);
     expect(!decision.ok && decision.detail).toContain('Asia/Kolkata');
   });
 
   it('refuses a developer creating for someone else before looking at the clock', () => {
-    const decision = checkCreateTask(actor('developer', 1), { assignedTo: 2, priority: 'medium' }, OFF_HOURS);
+    const decision = checkCreateTask(actor('developer', 1), { assignedTo: 2, priority: 'medium' }, OFF_HOURS, HOURS);
     expect(decision).toEqual({ ok: false, status: 403, detail: 'Developers can only create tasks assigned to themselves' });
   });
 });
@@ -104,17 +128,17 @@ describe('update and delete', () => {
     ['developer', 1, 'medium', OFF_HOURS, false, 403],
     ['developer', 1, 'critical', OFF_HOURS, true, undefined],
   ] as const)('a %s modifying a task of user %i (%s) at %s is allowed: %s', (role, assignee, priority, now, ok, status) => {
-    const decision = checkModifyTask(actor(role, 1), task(assignee, priority), now);
+    const decision = checkModifyTask(actor(role, 1), task(assignee, priority), now, HOURS);
     expect(decision.ok).toBe(ok);
     if (!decision.ok) expect(decision.status).toBe(status);
   });
 
   it('checks visibility before working hours for a developer (404, not 403)', () => {
-    expect(checkModifyTask(actor('developer', 1), task(2), OFF_HOURS)).toMatchObject({ ok: false, status: 404 });
+    expect(checkModifyTask(actor('developer', 1), task(2), OFF_HOURS, HOURS)).toMatchObject({ ok: false, status: 404 });
   });
 
   it('checks reassignment before working hours for a developer', () => {
-    expect(checkModifyTask(actor('developer', 1), task(1), OFF_HOURS, 2)).toEqual({
+    expect(checkModifyTask(actor('developer', 1), task(1), OFF_HOURS, HOURS, 2)).toEqual({
       ok: false,
       status: 403,
       detail: 'Developers cannot reassign tasks',
@@ -122,16 +146,16 @@ describe('update and delete', () => {
   });
 
   it('lets a developer send back their own assignee unchanged', () => {
-    expect(checkModifyTask(actor('developer', 1), task(1), IN_HOURS, 1).ok).toBe(true);
+    expect(checkModifyTask(actor('developer', 1), task(1), IN_HOURS, HOURS, 1).ok).toBe(true);
   });
 
   it('lets a manager reassign at any hour', () => {
-    expect(checkModifyTask(actor('manager', 1), task(2), OFF_HOURS, 3).ok).toBe(true);
+    expect(checkModifyTask(actor('manager', 1), task(2), OFF_HOURS, HOURS, 3).ok).toBe(true);
   });
 
   it('uses the task\'s current priority for the critical exception', () => {
-    expect(checkModifyTask(actor('developer', 1), task(1, 'critical'), OFF_HOURS).ok).toBe(true);
-    expect(checkModifyTask(actor('developer', 1), task(1, 'high'), OFF_HOURS).ok).toBe(false);
+    expect(checkModifyTask(actor('developer', 1), task(1, 'critical'), OFF_HOURS, HOURS).ok).toBe(true);
+    expect(checkModifyTask(actor('developer', 1), task(1, 'high'), OFF_HOURS, HOURS).ok).toBe(false);
   });
 
   it.each([

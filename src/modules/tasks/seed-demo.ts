@@ -1,13 +1,15 @@
 // `ctms seed-demo`: a small demo team (one user per role) with tags, tasks, subtasks and history,
 // written in one transaction through the task service (so history looks like real use).
-// Idempotent: when any demo user already exists, nothing is written and `created` is false.
+// Idempotent: when any demo user already exists, no user or task is written and `created` is false.
+// Either way the demo developer gets a time zone in which it is working hours now (see
+// demoDeveloperTimeZone), so the demo works at any hour.
 import { sql } from 'kysely';
-import type { Config } from '../../config.js';
+import { minutesOfDay, type Config } from '../../config.js';
 import type { Database } from '../../db/database.js';
 import type { Role, TaskPriority, TaskStatus } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { hashPassword } from '../../lib/hash.js';
-import type { Actor } from './tasks.policy.js';
+import { workingMinutesLeft, type Actor, type WorkHours } from './tasks.policy.js';
 import { createTask, normalizeCreate, updateTask } from './tasks.service.js';
 
 export interface DemoLogin {
@@ -20,11 +22,48 @@ export interface SeedDemoResult {
   /** False when the demo team already existed and nothing was written. */
   created: boolean;
   users: DemoLogin[];
+  /** The demo developer's time zone, chosen so that it is working hours there now. */
+  developerTimezone: string;
 }
+
+/**
+ * Canonical IANA zones from UTC-11 to UTC+14, by offset, the best-known city first. Every
+ * whole-hour offset also has a zone without daylight saving time, so every hour of the day is
+ * covered all year; the half and three-quarter hour zones are there too.
+ */
+const DEMO_ZONES = [
+  'Pacific/Pago_Pago', 'Pacific/Honolulu', 'Pacific/Marquesas', 'America/Anchorage', 'Pacific/Gambier', 'America/Los_Angeles',
+  'Pacific/Pitcairn', 'America/Denver', 'America/Phoenix', 'America/Chicago', 'America/Mexico_City', 'America/New_York',
+  'America/Bogota', 'America/Halifax', 'America/Caracas', 'America/St_Johns', 'America/Sao_Paulo', 'America/Noronha',
+  'Atlantic/Azores', 'Atlantic/Cape_Verde', 'Europe/London', 'Africa/Abidjan', 'Europe/Paris', 'Africa/Lagos', 'Europe/Athens',
+  'Africa/Johannesburg', 'Europe/Istanbul', 'Asia/Tehran', 'Asia/Dubai', 'Asia/Kabul', 'Asia/Karachi', 'Asia/Kolkata',
+  'Asia/Kathmandu', 'Asia/Dhaka', 'Asia/Yangon', 'Asia/Bangkok', 'Asia/Shanghai', 'Australia/Eucla', 'Asia/Tokyo',
+  'Australia/Darwin', 'Australia/Adelaide', 'Australia/Sydney', 'Australia/Brisbane', 'Australia/Lord_Howe', 'Pacific/Noumea',
+  'Pacific/Auckland', 'Pacific/Fiji', 'Pacific/Chatham', 'Pacific/Tongatapu', 'Pacific/Kiritimati',
+] as const;
+
+/**
+ * Where the demo developer works: the default time zone (DEFAULT_TIMEZONE) while the first half of
+ * the working day runs there; otherwise the zone whose working day began most recently, so the
+ * demo keeps working for as long as possible. Ties go to the earlier zone in the list.
+ */
+export function demoDeveloperTimeZone(now: Date, defaultZone: string, hours: WorkHours): string {
+  const length = minutesOfDay(hours.workHoursEnd) - minutesOfDay(hours.workHoursStart);
+  let best = defaultZone;
+  let bestLeft = workingMinutesLeft(now, defaultZone, hours);
+  if (bestLeft >= length / 2) return defaultZone;
+  for (const zone of DEMO_ZONES) {
+    const left = workingMinutesLeft(now, zone, hours);
+    if (left > bestLeft) [best, bestLeft] = [zone, left];
+  }
+  return best;
+}
+
+const DEMO_DEVELOPER = 'demo_dev';
 
 export const DEMO_USERS: readonly DemoLogin[] = [
   { username: 'demo_manager', password: 'DemoManager123!', role: 'manager' },
-  { username: 'demo_dev', password: 'DemoDeveloper123!', role: 'developer' },
+  { username: DEMO_DEVELOPER, password: 'DemoDeveloper123!', role: 'developer' },
   { username: 'demo_auditor', password: 'DemoAuditor123!', role: 'auditor' },
 ];
 
@@ -143,11 +182,21 @@ export async function seedDemo(db: Database, config: Config, clock: Clock): Prom
       users.map((u) => u.username.toLowerCase()),
     )
     .executeTakeFirst();
-  if (existing) return { created: false, users };
-
-  const hashes = await Promise.all(users.map((u) => hashPassword(u.password, config.bcryptRounds)));
   const now = clock.now();
   const iso = now.toISOString();
+  const developerTimezone = demoDeveloperTimeZone(now, config.defaultTimezone, config);
+  const zoneOf = (role: Role) => (role === 'developer' ? developerTimezone : 'UTC');
+  if (existing) {
+    await db
+      .updateTable('users')
+      .set({ timezone: developerTimezone, updated_at: iso })
+      .where(sql`lower(username)`, '=', DEMO_DEVELOPER.toLowerCase())
+      .where('role', '=', 'developer')
+      .execute();
+    return { created: false, users, developerTimezone };
+  }
+
+  const hashes = await Promise.all(users.map((u) => hashPassword(u.password, config.bcryptRounds)));
 
   await db.transaction().execute(async (trx) => {
     const actors = new Map<Role, Actor>();
@@ -159,7 +208,7 @@ export async function seedDemo(db: Database, config: Config, clock: Clock): Prom
           email: `${user.username}@example.com`,
           hashed_password: hashes[i] ?? '',
           role: user.role,
-          timezone: 'UTC',
+          timezone: zoneOf(user.role),
           email_verified: true,
           is_active: true,
           created_at: iso,
@@ -167,7 +216,7 @@ export async function seedDemo(db: Database, config: Config, clock: Clock): Prom
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      actors.set(user.role, { id: row.id, role: user.role, timezone: 'UTC' });
+      actors.set(user.role, { id: row.id, role: user.role, timezone: zoneOf(user.role) });
     }
     const manager = actors.get('manager');
     if (!manager) throw new Error('demo manager missing');
@@ -192,14 +241,14 @@ export async function seedDemo(db: Database, config: Config, clock: Clock): Prom
         parent_task: task.parent ? (taskIds.get(task.parent) ?? null) : null,
         tags: task.tags.map((name) => tagIds.get(name) ?? 0).filter((id) => id > 0),
       });
-      const { result } = await createTask(trx, manager, input, now);
+      const { result } = await createTask(trx, manager, input, now, config);
       taskIds.set(task.key, result.taskId);
       for (const status of task.statuses) {
-        await updateTask(trx, manager, result.taskId, { status }, now);
+        await updateTask(trx, manager, result.taskId, { status }, now, config);
       }
-      if (task.actual !== undefined) await updateTask(trx, manager, result.taskId, { actualHours: task.actual }, now);
+      if (task.actual !== undefined) await updateTask(trx, manager, result.taskId, { actualHours: task.actual }, now, config);
     }
   });
 
-  return { created: true, users };
+  return { created: true, users, developerTimezone };
 }

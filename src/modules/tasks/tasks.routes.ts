@@ -135,7 +135,8 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         summary: 'Create a task',
         description:
           'Managers create tasks for anyone; developers only for themselves and only during their working hours ' +
-          '(09:00–18:00 in their timezone) unless the priority is critical; auditors cannot create tasks. ' +
+          `(${app.config.workHoursStart}–${app.config.workHoursEnd} in their timezone, WORK_HOURS_START/END) unless the ` +
+          'priority is critical; auditors cannot create tasks. ' +
           '`assigned_to` defaults to the caller. Unknown assignee, parent or tags answer 404.',
         body: TaskCreateSchema,
         response: { 201: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
@@ -144,7 +145,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const input = normalizeCreate(request.body);
-      const { result, notifications } = await createTask(app.db, currentUser(request), input, app.clock.now());
+      const { result, notifications } = await createTask(app.db, currentUser(request), input, app.clock.now(), app.config);
       app.notifier.deliver(notifications);
       return reply.status(201).send(result.task);
     },
@@ -167,7 +168,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
       onRequest: app.requireUser,
     },
     async (request) => {
-      const { result, notifications } = await bulkUpdateStatus(app.db, currentUser(request), request.body, app.clock.now());
+      const { result, notifications } = await bulkUpdateStatus(app.db, currentUser(request), request.body, app.clock.now(), app.config);
       app.notifier.deliver(notifications);
       const n = result.updatedCount;
       return { updated_count: n, detail: `${n} tasks updated successfully.` };
@@ -214,7 +215,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const input = normalizeUpdate(request.body);
-      const { result, notifications } = await updateTask(app.db, currentUser(request), request.params.id, input, app.clock.now());
+      const { result, notifications } = await updateTask(app.db, currentUser(request), request.params.id, input, app.clock.now(), app.config);
       app.notifier.deliver(notifications);
       return result.task;
     },
@@ -234,7 +235,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
       onRequest: app.requireUser,
     },
     async (request, reply) => {
-      await deleteTask(app.db, currentUser(request), request.params.id, app.clock.now());
+      await deleteTask(app.db, currentUser(request), request.params.id, app.clock.now(), app.config);
       return reply.status(204).send(null);
     },
   );

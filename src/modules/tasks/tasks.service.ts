@@ -28,6 +28,7 @@ import {
   enforce,
   TASK_NOT_FOUND,
   type Actor,
+  type WorkHours,
 } from './tasks.policy.js';
 import {
   deleteTask as deleteTaskRow,
@@ -185,9 +186,10 @@ export async function createTask(
   actor: Actor,
   input: NormalizedCreate,
   now: Date,
+  hours: WorkHours,
 ): Promise<TaskChangeResult<{ taskId: number; task: TaskPublic }>> {
   const assignedTo = input.assignedTo ?? actor.id;
-  enforce(checkCreateTask(actor, { assignedTo, priority: input.priority }, now));
+  enforce(checkCreateTask(actor, { assignedTo, priority: input.priority }, now, hours));
   const timestamp = now.toISOString();
 
   return inTransaction(db, async (trx) => {
@@ -225,6 +227,7 @@ export async function updateTask(
   taskId: number,
   input: NormalizedUpdate,
   now: Date,
+  hours: WorkHours,
 ): Promise<TaskChangeResult<{ taskId: number; changed: string[]; task: TaskPublic }>> {
   const timestamp = now.toISOString();
 
@@ -234,7 +237,7 @@ export async function updateTask(
     await lockRows(trx, 'tasks', [taskId], 'no key update');
     const task = await findTaskRecord(trx, taskId);
     if (!task || !canSeeTask(actor, task)) throw notFound(TASK_NOT_FOUND);
-    enforce(checkModifyTask(actor, task, now, input.assignedTo));
+    enforce(checkModifyTask(actor, task, now, hours, input.assignedTo));
 
     const changes: TaskChanges = {};
     const changed: string[] = [];
@@ -332,12 +335,18 @@ export async function updateTask(
   });
 }
 
-export async function deleteTask(db: Database, actor: Actor, taskId: number, now: Date): Promise<TaskChangeResult<null>> {
+export async function deleteTask(
+  db: Database,
+  actor: Actor,
+  taskId: number,
+  now: Date,
+  hours: WorkHours,
+): Promise<TaskChangeResult<null>> {
   return inTransaction(db, async (trx) => {
     await lockRows(trx, 'tasks', [taskId], 'update');
     const task = await findTaskRecord(trx, taskId);
     if (!task || !canSeeTask(actor, task)) throw notFound(TASK_NOT_FOUND);
-    enforce(checkModifyTask(actor, task, now));
+    enforce(checkModifyTask(actor, task, now, hours));
     await deleteTaskRow(trx, task.id, now.toISOString());
     return { result: null, events: [], notifications: [] };
   });
@@ -348,6 +357,7 @@ export async function bulkUpdateStatus(
   actor: Actor,
   input: BulkUpdate,
   now: Date,
+  hours: WorkHours,
 ): Promise<TaskChangeResult<{ updatedCount: number }>> {
   enforce(checkCanModifyTasks(actor));
   const ids = uniqueIds(parseIds(input.task_ids, ['body', 'task_ids']));
@@ -362,7 +372,7 @@ export async function bulkUpdateStatus(
       throw notFound(missing.length === 1 ? `Task not found: ${missing[0]}` : `Tasks not found: ${missing.join(', ')}`);
     }
     for (const task of tasks) {
-      const decision = checkModifyTask(actor, task, now);
+      const decision = checkModifyTask(actor, task, now, hours);
       if (!decision.ok) throw new AppError(decision.status, `Task ${task.id}: ${decision.detail}`);
     }
 
