@@ -25,6 +25,7 @@ import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { staticClientPlugin } from './plugins/static-client.js';
 import { securityHeaderOptions, unroutedErrorHandlers } from './plugins/unrouted-errors.js';
 import { installValidators } from './plugins/validation.js';
+import { webhooksPlugin } from './plugins/webhooks.js';
 import { ErrorSchema, ValidationErrorSchema } from './schemas/common.js';
 import { apiRoutes } from './routes.js';
 import { systemRoutes } from './modules/system/system.routes.js';
@@ -115,6 +116,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
 
   // jobs: the scheduler registers here (after the notifier, before the routes).
   await app.register(jobsPlugin);
+  // The webhook delivery worker (its wake-up hook runs after each write's response).
+  await app.register(webhooksPlugin);
   await app.register(systemRoutes);
   await app.register(apiRoutes, { prefix: '/api' });
   return app;

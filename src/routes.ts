@@ -8,6 +8,7 @@ import { notificationsRoutes } from './modules/notifications/notifications.route
 import { tagsRoutes } from './modules/tags/tags.routes.js';
 import { tasksRoutes } from './modules/tasks/tasks.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 
 export async function apiRoutes(app: FastifyInstance): Promise<void> {
   await app.register(authRoutes, { prefix: '/auth' });
@@ -18,4 +19,5 @@ export async function apiRoutes(app: FastifyInstance): Promise<void> {
   await app.register(analyticsRoutes, { prefix: '/analytics' });
   await app.register(notificationsRoutes, { prefix: '/notifications' });
   await app.register(auditRoutes, { prefix: '/audit-logs' });
+  await app.register(webhooksRoutes, { prefix: '/webhooks' });
 }

@@ -88,6 +88,44 @@ export interface InvitationsTable {
   used_at: Timestamp | null;
 }
 
+/** A manager's subscription to task and comment events (§12). */
+export interface WebhooksTable {
+  id: Generated<number>;
+  url: string;
+  /** JSON text: the subscribed event names. */
+  events: string;
+  /** The signing key, encrypted with a key derived from SECRET_KEY (modules/webhooks/secrets.ts). */
+  secret: string;
+  active: Bool;
+  created_by: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type WebhookDeliveryState = 'pending' | 'delivering' | 'succeeded' | 'failed';
+
+/** The webhook delivery queue (a transactional outbox) and its log: one row per event and webhook. */
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: number;
+  event: string;
+  /** UUID sent as X-CTMS-Delivery. */
+  delivery_id: string;
+  /** The exact JSON request body: every attempt sends the same bytes and signature. */
+  payload: string;
+  state: WebhookDeliveryState;
+  /** Attempts started so far; status_code, error and duration_ms describe the last one. */
+  attempt: Generated<number>;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number | null;
+  created_at: Timestamp;
+  last_attempt_at: Timestamp | null;
+  next_attempt_at: Timestamp | null;
+  locked_until: Timestamp | null;
+  locked_by: string | null;
+}
+
 export interface TasksTable {
   id: Generated<number>;
   title: string;
@@ -182,5 +220,7 @@ export interface DB {
   task_history: TaskHistoryTable;
   task_comments: TaskCommentsTable;
   notifications: NotificationsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   api_audit_logs: ApiAuditLogsTable;
 }

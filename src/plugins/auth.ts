@@ -8,7 +8,7 @@ import fp from 'fastify-plugin';
 import type { Role } from '../db/schema.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { findSessionWithUser, touchSession, type RevokedReason } from '../modules/auth/sessions.repository.js';
-import { isExpiredToken, issueAccessToken, readToken } from '../modules/auth/tokens.js';
+import { isExpiredToken, issueAccessToken, readToken, type TokenClaims } from '../modules/auth/tokens.js';
 import type { CurrentUser } from '../modules/users/users.types.js';
 
 export interface AuthContext {
@@ -20,6 +20,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthContext | null;
     renewedAccessToken: string | null;
+    /** The Bearer access token's claims once verified (null: none or invalid); see accessTokenClaims. */
+    accessClaims: TokenClaims | null | undefined;
   }
   interface FastifyInstance {
     /** Route hook: an authenticated, active user with a verified e-mail. */
@@ -52,6 +54,19 @@ export function bearerToken(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
+/**
+ * The claims of the request's Bearer access token, or null when it has none or an invalid one.
+ * The signature is verified once per request: the rate limit (which keys on the user) and the
+ * guard share the result.
+ */
+export function accessTokenClaims(app: FastifyInstance, request: FastifyRequest): TokenClaims | null {
+  if (request.accessClaims === undefined) {
+    const token = bearerToken(request);
+    request.accessClaims = token ? readToken(app.config, token, 'access', app.clock.now()) : null;
+  }
+  return request.accessClaims;
+}
+
 async function authenticate(app: FastifyInstance, request: FastifyRequest): Promise<AuthContext> {
   const token = bearerToken(request);
   if (!token) throw unauthorized('Not authenticated');
@@ -61,7 +76,7 @@ async function authenticate(app: FastifyInstance, request: FastifyRequest): Prom
 /** Validates an access token and its session; shared with the WebSocket endpoint. */
 export async function authenticateToken(app: FastifyInstance, token: string, request?: FastifyRequest): Promise<AuthContext> {
   const now = app.clock.now();
-  const claims = readToken(app.config, token, 'access', now);
+  const claims = request ? accessTokenClaims(app, request) : readToken(app.config, token, 'access', now);
   if (!claims) throw unauthorized(isExpiredToken(app.config, token, 'access', now) ? 'Token has expired' : 'Could not validate credentials');
   const session = await findSessionWithUser(app.db, claims.sessionId);
   if (!session || session.user.id !== claims.userId) throw unauthorized('Session has been revoked or has expired');
@@ -100,6 +115,7 @@ export const authPlugin = fp(
   async (app: FastifyInstance) => {
     app.decorateRequest('auth', null);
     app.decorateRequest('renewedAccessToken', null);
+    app.decorateRequest('accessClaims', undefined);
 
     const requireUser: preHandlerAsyncHookHandler = async function (request) {
       request.auth = await authenticate(app, request);

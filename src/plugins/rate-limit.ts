@@ -17,9 +17,8 @@ import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
 import { sha256 } from '../lib/hash.js';
-import { readToken } from '../modules/auth/tokens.js';
 import { ErrorSchema } from '../schemas/common.js';
-import { bearerToken } from './auth.js';
+import { accessTokenClaims } from './auth.js';
 import { createCounterStore } from './rate-limit-store.js';
 
 const API_PREFIX = '/api/';
@@ -70,8 +69,7 @@ export const rateLimitPlugin = fp(
 
     const perCaller = app.rateLimit({
       keyGenerator: (request) => {
-        const token = bearerToken(request);
-        const claims = token ? readToken(config, token, 'access', app.clock.now()) : null;
+        const claims = accessTokenClaims(app, request);
         return claims ? `user:${claims.userId}` : `ip:${clientAddress(request)}`;
       },
     });

@@ -7,6 +7,7 @@ import * as passwordResetTokens from './0004_password_reset_tokens.js';
 import * as invitations from './0005_invitations.js';
 import * as sessionRevokedReason from './0006_session_revoked_reason.js';
 import * as comments from './0008_comments.js';
+import * as webhooks from './0009_webhooks.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_invitations': invitations,
   '0006_session_revoked_reason': sessionRevokedReason,
   '0008_comments': comments,
+  '0009_webhooks': webhooks,
 };

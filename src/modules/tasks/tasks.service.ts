@@ -17,6 +17,7 @@ import { parseId, parseIds } from '../../lib/ids.js';
 import { insertNotifications } from '../notifications/notifications.repository.js';
 import type { NotificationPublic } from '../notifications/notifications.schemas.js';
 import { notificationsForTaskEvents } from '../notifications/task-notifications.js';
+import { enqueueTaskWebhooks } from '../webhooks/task-webhooks.js';
 import { insertHistory, type NewHistoryEntry } from './history.repository.js';
 import { formatHours, formatTimestamp, parseDateTime, parseHours } from './task-input.js';
 import {
@@ -214,6 +215,7 @@ export async function createTask(
     });
     await replaceTaskTags(trx, taskId, input.tags);
     await insertHistory(trx, [{ taskId, userId: actor.id, action: 'created', toStatus: input.status }], timestamp);
+    await enqueueTaskWebhooks(trx, 'created', [{ taskId }], timestamp);
     const events: TaskEvent[] = [
       { type: 'assigned', taskId, taskTitle: input.title, userId: assignedTo, actorId: actor.id },
     ];
@@ -312,6 +314,7 @@ export async function updateTask(
       ],
       timestamp,
     );
+    await enqueueTaskWebhooks(trx, 'updated', [{ taskId, changed, from: task.status, to: changes.status }], timestamp);
 
     const title = changes.title ?? task.title;
     const assignee = changes.assigned_to ?? task.assigned_to;
@@ -347,6 +350,7 @@ export async function deleteTask(
     const task = await findTaskRecord(trx, taskId);
     if (!task || !canSeeTask(actor, task)) throw notFound(TASK_NOT_FOUND);
     enforce(checkModifyTask(actor, task, now, hours));
+    await enqueueTaskWebhooks(trx, 'deleted', [{ taskId: task.id }], now.toISOString());
     await deleteTaskRow(trx, task.id, now.toISOString());
     return { result: null, events: [], notifications: [] };
   });
@@ -392,6 +396,8 @@ export async function bulkUpdateStatus(
       changes: ['status'],
     }));
     await insertHistory(trx, history, timestamp);
+    const webhookChanges = changing.map((t) => ({ taskId: t.id, changed: ['status'], from: t.status, to: input.status }));
+    await enqueueTaskWebhooks(trx, 'updated', webhookChanges, timestamp);
     const events: TaskEvent[] = changing.map((t) => ({
       type: 'status_changed',
       taskId: t.id,
