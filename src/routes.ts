@@ -1,6 +1,7 @@
 // Every /api route module, registered under the /api prefix. Modules never register themselves.
 import type { FastifyInstance } from 'fastify';
 import { analyticsRoutes } from './modules/analytics/analytics.routes.js';
+import { apiTokensRoutes } from './modules/api-tokens/api-tokens.routes.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { commentsRoutes } from './modules/comments/comments.routes.js';
@@ -13,6 +14,7 @@ import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 export async function apiRoutes(app: FastifyInstance): Promise<void> {
   await app.register(authRoutes, { prefix: '/auth' });
   await app.register(usersRoutes, { prefix: '/auth' });
+  await app.register(apiTokensRoutes, { prefix: '/auth/tokens' });
   await app.register(tasksRoutes, { prefix: '/tasks' });
   await app.register(commentsRoutes, { prefix: '/tasks' });
   await app.register(tagsRoutes, { prefix: '/tags' });

@@ -206,6 +206,23 @@ export interface ApiAuditLogsTable {
   user_agent: string | null;
   duration_ms: number;
   timestamp: Timestamp;
+  /** The personal API token the request authenticated with, if any. */
+  api_token_id: number | null;
+}
+
+export type ApiTokenScope = 'read' | 'write';
+
+/** Personal API tokens (§12): only the SHA-256 of a token is stored. */
+export interface ApiTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  scope: ApiTokenScope;
+  token_hash: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
 }
 
 export interface DB {
@@ -223,4 +240,5 @@ export interface DB {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   api_audit_logs: ApiAuditLogsTable;
+  api_tokens: ApiTokensTable;
 }

@@ -35,6 +35,7 @@ export const auditPlugin = fp(
         const userAgent = request.headers['user-agent'];
         queue.enqueue({
           user_id: request.auth?.user.id ?? null,
+          api_token_id: request.auth?.apiToken?.id ?? null,
           endpoint: (request.url.split('?')[0] ?? '').slice(0, 512),
           method: request.method.slice(0, 10),
           status_code: reply.statusCode,

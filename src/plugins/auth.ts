@@ -2,19 +2,32 @@
 // hook (before the body is parsed, so an anonymous request is a 401 whatever it sends): they read
 // the Bearer access token, check its session with one primary-key lookup (so a revoked
 // session's tokens stop working at once), then the active and verified flags, then the role.
+// A personal API token (`ctms_…`) is checked against its own row instead (api-tokens.service.ts).
 // A token close to expiry gets a successor in `X-New-Access-Token` on successful responses.
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Role } from '../db/schema.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { findSessionWithUser, touchSession, type RevokedReason } from '../modules/auth/sessions.repository.js';
+import { authenticateApiToken, isApiToken, type ApiTokenAuth } from '../modules/api-tokens/api-tokens.service.js';
 import { isExpiredToken, issueAccessToken, readToken, type TokenClaims } from '../modules/auth/tokens.js';
 import type { CurrentUser } from '../modules/users/users.types.js';
 
-export interface AuthContext {
+/** Signed in with a login session's access token. */
+export interface SessionAuth {
   user: CurrentUser;
   sessionId: number;
+  apiToken: null;
 }
+
+/** Authenticated with a personal API token (§12): no session. */
+export interface ApiTokenContext {
+  user: CurrentUser;
+  sessionId: null;
+  apiToken: ApiTokenAuth['apiToken'];
+}
+
+export type AuthContext = SessionAuth | ApiTokenContext;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,9 +55,16 @@ export function currentUser(request: FastifyRequest): CurrentUser {
   return request.auth.user;
 }
 
+/** The caller's login session; a request made with a personal API token is refused (403). */
 export function currentSessionId(request: FastifyRequest): number {
   if (!request.auth) throw unauthorized();
+  if (request.auth.sessionId === null) throw forbidden('This action needs a signed-in session, not an API token');
   return request.auth.sessionId;
+}
+
+/** For account management: refuses a request made with a personal API token. */
+export function requireSessionAuth(request: FastifyRequest): void {
+  currentSessionId(request);
 }
 
 export function bearerToken(request: FastifyRequest): string | null {
@@ -70,11 +90,12 @@ export function accessTokenClaims(app: FastifyInstance, request: FastifyRequest)
 async function authenticate(app: FastifyInstance, request: FastifyRequest): Promise<AuthContext> {
   const token = bearerToken(request);
   if (!token) throw unauthorized('Not authenticated');
+  if (isApiToken(token)) return { ...(await authenticateApiToken(app, token, request)), sessionId: null };
   return authenticateToken(app, token, request);
 }
 
 /** Validates an access token and its session; shared with the WebSocket endpoint. */
-export async function authenticateToken(app: FastifyInstance, token: string, request?: FastifyRequest): Promise<AuthContext> {
+export async function authenticateToken(app: FastifyInstance, token: string, request?: FastifyRequest): Promise<SessionAuth> {
   const now = app.clock.now();
   const claims = request ? accessTokenClaims(app, request) : readToken(app.config, token, 'access', now);
   if (!claims) throw unauthorized(isExpiredToken(app.config, token, 'access', now) ? 'Token has expired' : 'Could not validate credentials');
@@ -91,7 +112,7 @@ export async function authenticateToken(app: FastifyInstance, token: string, req
   if (request && claims.expiresAt - now.getTime() / 1000 <= RENEWAL_WINDOW_SECONDS) {
     request.renewedAccessToken = issueAccessToken(app.config, claims.userId, claims.sessionId, now).token;
   }
-  return { user: session.user, sessionId: session.sessionId };
+  return { user: session.user, sessionId: session.sessionId, apiToken: null };
 }
 
 /** What a token of a revoked session is told, by the revocation's reason (see RevokedReason). */

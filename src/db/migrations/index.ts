@@ -8,6 +8,7 @@ import * as invitations from './0005_invitations.js';
 import * as sessionRevokedReason from './0006_session_revoked_reason.js';
 import * as comments from './0008_comments.js';
 import * as webhooks from './0009_webhooks.js';
+import * as apiTokens from './0010_api_tokens.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006_session_revoked_reason': sessionRevokedReason,
   '0008_comments': comments,
   '0009_webhooks': webhooks,
+  '0010_api_tokens': apiTokens,
 };

@@ -46,7 +46,7 @@ const parseStored = (text: string | null): unknown => {
 
 export async function listAuditLogs(db: Database, filters: AuditFilters, page: { limit: number; offset: number }): Promise<AuditLog[]> {
   const rows = await filtered(db, filters)
-    .select(['id', 'user_id', 'endpoint', 'method', 'status_code', 'request_body', 'response_body', 'ip', 'user_agent', 'duration_ms', 'timestamp'])
+    .select(['id', 'user_id', 'endpoint', 'method', 'status_code', 'request_body', 'response_body', 'ip', 'user_agent', 'duration_ms', 'timestamp', 'api_token_id'])
     .orderBy('timestamp', 'desc')
     .orderBy('id', 'desc')
     .limit(page.limit)

@@ -17,6 +17,9 @@ export const AuditLogSchema = Type.Object({
   user_agent: Type.Union([Type.String(), Type.Null()]),
   duration_ms: Type.Number(),
   timestamp: DateTimeSchema,
+  api_token_id: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'The personal API token the request was made with (GET /api/auth/tokens), null for a login session',
+  }),
 });
 export type AuditLog = Static<typeof AuditLogSchema>;
 

@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../../errors.js';
-import { currentSessionId, currentUser } from '../../plugins/auth.js';
+import { currentSessionId, currentUser, requireSessionAuth } from '../../plugins/auth.js';
 import { errorResponses, IdParamsSchema, MessageSchema } from '../../schemas/common.js';
 import { sessionCookies } from './auth.cookies.js';
 import {
@@ -290,6 +290,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
+      requireSessionAuth(request);
       await logoutAll(deps, currentUser(request).id);
       app.notifier.sessionsRevoked([currentUser(request).id]);
       endSession(request, reply);

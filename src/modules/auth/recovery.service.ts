@@ -1,6 +1,7 @@
 // Account recovery: a forgotten password is replaced through a single-use token e-mailed to the
 // account's address (valid PASSWORD_RESET_TOKEN_HOURS). Only the token's SHA-256 is stored; using
 // it sets the new password and revokes every session of the user, in one transaction.
+import { revokeAllApiTokens } from '../api-tokens/api-tokens.repository.js';
 import type { Config } from '../../config.js';
 import { badRequest } from '../../errors.js';
 import { hashPassword, randomToken, sha256 } from '../../lib/hash.js';
@@ -63,6 +64,8 @@ export async function confirmPasswordReset(deps: AuthDeps, input: PasswordResetC
     await updateUser(trx, owner, { hashedPassword }, now);
     await deleteUnusedPasswordResetTokens(trx, owner);
     await revokeUserSessions(trx, owner, now, 'password_reset');
+    // Recovering an account also ends its scripts' access: a token may be how it was taken over.
+    await revokeAllApiTokens(trx, owner, now);
     return true;
   });
   if (!done) throw badRequest(INVALID_RESET_TOKEN);

@@ -3,7 +3,7 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
-import { toCurrentUser } from '../users/users.repository.js';
+import { JOINED_USER_COLUMNS, toCurrentUser } from '../users/users.repository.js';
 import type { CurrentUser } from '../users/users.types.js';
 
 /** Why a session was revoked; stored in user_sessions.revoked_reason. */
@@ -37,14 +37,7 @@ export async function findSessionWithUser(db: Database, sessionId: number): Prom
       's.revoked_reason',
       's.expires_at',
       's.last_used',
-      'u.id',
-      'u.username',
-      'u.email',
-      'u.role',
-      'u.timezone',
-      'u.email_verified',
-      'u.is_active',
-      'u.created_at',
+      ...JOINED_USER_COLUMNS,
     ])
     .where('s.id', '=', sessionId)
     .executeTakeFirst();

@@ -17,6 +17,9 @@ export const USER_PUBLIC_COLUMNS = [
   'created_at',
 ] as const;
 
+/** The same columns of the users table joined as `u`, for lookups that authenticate a request. */
+export const JOINED_USER_COLUMNS = USER_PUBLIC_COLUMNS.map((column) => `u.${column}` as const);
+
 type UserRow = {
   id: number;
   username: string;
