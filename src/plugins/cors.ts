@@ -5,7 +5,7 @@
 import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
 import type { Config } from '../config.js';
 
-export const EXPOSED_HEADERS = ['X-New-Access-Token', 'X-Total-Count', 'X-Process-Time', 'X-Request-Id', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'];
+export const EXPOSED_HEADERS = ['X-New-Access-Token', 'X-Total-Count', 'ETag', 'X-Process-Time', 'X-Request-Id', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'];
 
 const COMMON: FastifyCorsOptions = {
   exposedHeaders: EXPOSED_HEADERS,

@@ -12,6 +12,7 @@ import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
 import { analyticsRouteOptions } from '../analytics/analytics.routes.js';
 import { listHistory } from './history.repository.js';
 import { parseDateTime } from './task-input.js';
+import { ETAG_HEADER_DOC, IfMatchHeadersSchema, parseIfMatch, taskETag, withETagHeader, withIfMatch } from './task-etag.js';
 import { canSeeTask, TASK_NOT_FOUND, taskListScope } from './tasks.policy.js';
 import {
   countTasks,
@@ -139,7 +140,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
           'priority is critical; auditors cannot create tasks. ' +
           '`assigned_to` defaults to the caller. Unknown assignee, parent or tags answer 404.',
         body: TaskCreateSchema,
-        response: { 201: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
+        response: { 201: withETagHeader(TaskPublicSchema), ...errorResponses(401, 403, 404, 422) },
       },
       onRequest: app.requireUser,
     },
@@ -147,6 +148,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
       const input = normalizeCreate(request.body);
       const { result, notifications } = await createTask(app.db, currentUser(request), input, app.clock.now(), app.config);
       app.notifier.deliver(notifications);
+      reply.header('etag', taskETag(result.task));
       return reply.status(201).send(result.task);
     },
   );
@@ -182,16 +184,17 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         tags: TAGS,
         security,
         summary: 'Read a task',
-        description: 'A task the caller may not see answers 404.',
+        description: `A task the caller may not see answers 404. ${ETAG_HEADER_DOC}`,
         params: IdParamsSchema,
-        response: { 200: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
+        response: { 200: withETagHeader(TaskPublicSchema), ...errorResponses(401, 403, 404, 422) },
       },
       onRequest: app.requireUser,
     },
-    async (request) => {
+    async (request, reply) => {
       const row = await findTaskRow(app.db, request.params.id);
       if (!row || !canSeeTask(currentUser(request), row)) throw notFound(TASK_NOT_FOUND);
       const [task] = await hydrateTasks(app.db, [row]);
+      if (task) reply.header('etag', taskETag(task));
       return task;
     },
   );
@@ -206,17 +209,25 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         description:
           'Only the fields sent change; `actual_hours`, `parent_task` and `description` accept null to clear. ' +
           'Developers may update only their own tasks, cannot change `assigned_to`, and are bound by working hours ' +
-          'unless the task is currently critical. A parent that would make the task its own ancestor answers 422.',
+          'unless the task is currently critical. A parent that would make the task its own ancestor answers 422. ' +
+          'With `If-Match` (an ETag from GET, or `*`) a task changed since answers 412 and nothing changes; a ' +
+          'malformed If-Match answers 400. The response carries the new ETag.',
         params: IdParamsSchema,
         body: TaskUpdateSchema,
-        response: { 200: TaskPublicSchema, ...errorResponses(401, 403, 404, 422) },
+        headers: IfMatchHeadersSchema,
+        response: { 200: withETagHeader(TaskPublicSchema), ...errorResponses(400, 401, 403, 404, 412, 422) },
       },
       onRequest: app.requireUser,
     },
-    async (request) => {
+    async (request, reply) => {
       const input = normalizeUpdate(request.body);
-      const { result, notifications } = await updateTask(app.db, currentUser(request), request.params.id, input, app.clock.now(), app.config);
+      const ifMatch = parseIfMatch(request.headers['if-match']);
+      const target = { taskId: request.params.id, lock: 'no key update' as const, reparents: input.parentTask != null };
+      const { result, notifications } = await withIfMatch(app.db, ifMatch, target, (db) =>
+        updateTask(db, currentUser(request), request.params.id, input, app.clock.now(), app.config),
+      );
       app.notifier.deliver(notifications);
+      reply.header('etag', taskETag(result.task));
       return result.task;
     },
   );
@@ -228,14 +239,18 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         tags: TAGS,
         security,
         summary: 'Delete a task',
-        description: 'Subtasks of the deleted task remain, with `parent_task: null`. Same permissions as an update.',
+        description:
+          'Subtasks of the deleted task remain, with `parent_task: null`. Same permissions as an update. With ' +
+          '`If-Match` a task changed since answers 412 and nothing is deleted; a malformed If-Match answers 400.',
         params: IdParamsSchema,
-        response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(401, 403, 404, 422) },
+        headers: IfMatchHeadersSchema,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 412, 422) },
       },
       onRequest: app.requireUser,
     },
     async (request, reply) => {
-      await deleteTask(app.db, currentUser(request), request.params.id, app.clock.now(), app.config);
+      const ifMatch = parseIfMatch(request.headers['if-match']);
+      await withIfMatch(app.db, ifMatch, { taskId: request.params.id, lock: 'update' }, (db) => deleteTask(db, currentUser(request), request.params.id, app.clock.now(), app.config));
       return reply.status(204).send(null);
     },
   );
