@@ -7,6 +7,7 @@ import { buildApp } from '../app.js';
 import type { Config } from '../config.js';
 import { createDatabase, redactUrl } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { runAdminBootstrap } from '../modules/users/admin-bootstrap.js';
 import { answerMetricsCollection, requestGroupMetrics } from './cluster-metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { onShutdownRequests } from './signals.js';
@@ -51,6 +52,8 @@ export async function runInstance(baseConfig: Config, { worker }: InstanceOption
     metrics: { worker: worker ?? 1, exposition: inCluster ? requestGroupMetrics : undefined },
   });
   if (inCluster && config.metricsEnabled) answerMetricsCollection(app.metricsRegistry);
+  // In a cluster the primary did this too, once.
+  if (!inCluster) await runAdminBootstrap(database.db, config, app.clock.now(), app.log);
   let metricsServer: MetricsServer | null = null;
 
   let closing = false;

@@ -12,6 +12,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { createDatabase, redactUrl } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { runAdminBootstrap } from '../modules/users/admin-bootstrap.js';
 import { GroupMetrics } from './cluster-metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { onShutdownRequests, SHUTDOWN_MESSAGE } from './signals.js';
@@ -45,6 +46,7 @@ export async function runPrimary(config: Config): Promise<void> {
   const database = createDatabase(config.databaseUrl);
   try {
     await migrateToLatest(database.db);
+    await runAdminBootstrap(database.db, config, new Date(), log);
   } finally {
     await database.close();
   }
