@@ -123,6 +123,17 @@ describe('delivering', () => {
     expect(changeHook.received.every((d) => (d.json.data.task as { id: number }).id === id)).toBe(true);
   });
 
+  it('sends comment.created with the comment as answered', async () => {
+    const r = await receiver();
+    const hook = await createWebhook(t.app, manager.headers, r.url, ['comment.created']);
+    const id = await createTask(t.db, { assignedTo: manager.user.id });
+    const comment = await t.app.inject({ method: 'POST', url: `/api/tasks/${id}/comments`, headers: manager.headers, payload: { body: 'Looks good' } });
+    expect(comment.statusCode).toBe(201);
+    await eventually(() => r.received.length === 1, 5000, 'the delivery');
+    expect(r.received[0]?.json).toMatchObject({ event: 'comment.created', data: { comment: comment.json() } });
+    expect(hasValidSignature(r.received[0]!, hook.secret)).toBe(true);
+  });
+
   it('queues nothing for an inactive webhook or a refused change', async () => {
     const r = await receiver();
     const hook = await createWebhook(t.app, manager.headers, r.url, ['task.created', 'task.updated']);

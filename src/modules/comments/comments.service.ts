@@ -15,6 +15,7 @@ import type { NotificationPublic } from '../notifications/notifications.schemas.
 import { insertHistory, type HistoryAction } from '../tasks/history.repository.js';
 import { canSeeTask, enforce, TASK_NOT_FOUND, type Actor } from '../tasks/tasks.policy.js';
 import { findTaskRecord, type TaskRecord } from '../tasks/tasks.repository.js';
+import { enqueueWebhookEvents } from '../webhooks/webhook-events.js';
 import { checkCanComment, checkDeleteComment, checkEditComment } from './comments.policy.js';
 import {
   deleteComment as deleteCommentRow,
@@ -95,6 +96,7 @@ export async function addComment(
     const notifications = await insertNotifications(trx, wanted, timestamp);
     const comment = await findComment(trx, taskId, id);
     if (!comment) throw notFound(COMMENT_NOT_FOUND);
+    await enqueueWebhookEvents(trx, 'comment.created', [{ comment }], timestamp);
     return { result: comment, notifications };
   });
 }
