@@ -1,112 +1,446 @@
-// Load benchmark: starts the real app on a loopback port over a fresh database (SQLite by default,
-// BENCH_DATABASE_URL for PostgreSQL), seeds a team and tasks, then drives a few typical requests
-// with a fixed number of concurrent keep-alive clients for a fixed time, and prints throughput and
-// latency percentiles. Bounded in time and traffic; loopback only.
-import { mkdtempSync, rmSync } from 'node:fs';
+// `npm run bench`: the load benchmark of issue 10. Compiles the service (tsc, as `npm run build`),
+// seeds a fresh database through the project's own database code, starts the production server
+// (`node server.js`, ENVIRONMENT=production) in its own process, drives it from this process with
+// autocannon, measures bare node:http ceilings on the same database in the same run, and prints one
+// table plus the targets. `--smoke` is CI's short run: it fails on errors and broken scenarios only.
+// Options: bench/options.ts (npm run bench -- --help). Method and results: docs/performance.md.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createDatabase } from '../src/db/database.js';
+import { dirname, join } from 'node:path';
+import bcrypt from 'bcrypt';
+import pg from 'pg';
+import { loadConfig, type Config } from '../src/config.js';
+import { createDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { hashPassword } from '../src/lib/hash.js';
+import { productionBuild } from '../test/helpers/production-build.js';
+import { runFanout, type FanoutResult } from './fanout.js';
+import { drive, type LoadResult } from './load.js';
+import { parseOptions, type BenchOptions, type ScenarioName } from './options.js';
+import { sampler, spawnServer, type Served } from './processes.js';
+import { machine, resultsTable, targetsTable, type Row, type Target } from './report.js';
+import { httpScenarios, probe, type Context, type HttpScenario } from './scenarios.js';
+import { mintTokens, PASSWORD, seed, seedListeners } from './seed.js';
 
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const TASKS = Number(process.env.BENCH_TASKS ?? 2000);
+const MiB = 1024 * 1024;
+/** The steady health probe beside the login storm: requests a second, connections. */
+const PROBE_RATE = 200;
+const PROBE_CONNECTIONS = 4;
+/** Execution order: reads on the seeded data first, then writes (which add tasks), ws-fanout last. */
+const ORDER: ScenarioName[] = ['health', 'login', 'list', 'list-all', 'list-dev', 'get', 'analytics', 'notifications', 'create', 'patch', 'bulk-100', 'ws-fanout'];
+const CEILING_OF: Partial<Record<ScenarioName, { kind: string; path: string; label: string }>> = {
+  health: { kind: 'small', path: '/health', label: 'ceiling 1: small JSON' },
+  list: { kind: 'list', path: '/api/tasks?limit=100', label: 'ceiling 2: list SQL + JSON' },
+  analytics: { kind: 'analytics', path: '/api/analytics', label: 'ceiling 3: analytics SQL + JSON' },
+};
 
-interface Scenario {
-  name: string;
-  request: (i: number) => { method: string; path: string; body?: unknown };
+interface Bench {
+  options: BenchOptions;
+  workdir: string;
+  databaseUrl: string;
+  env: NodeJS.ProcessEnv;
+  config: Config;
+  handle: DatabaseHandle;
+  serverScript: string;
+  ctx: Context;
+  passwordHash: string;
+  managerId: number;
+  developerTimezone: string;
+  problems: string[];
+  /** The ceiling servers the selected scenarios need, by kind, started once (they idle until measured). */
+  ceilings: Map<string, Served>;
 }
 
-async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'ctms-bench-'));
-  const url = process.env.BENCH_DATABASE_URL ?? `sqlite:///${join(dir, 'bench.db')}`;
-  const config = loadConfig({ ENVIRONMENT: 'test', DATABASE_URL: url, LOG_LEVEL: 'silent', BCRYPT_ROUNDS: '10' }, { dataDir: null });
-  const database = createDatabase(url);
-  await migrateToLatest(database.db);
-  const app = await buildApp(config, { database });
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+const started = performance.now();
+const log = (message: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
 
-  // Seed: a manager and a developer, TASKS tasks split between them.
-  const now = new Date().toISOString();
-  const hash = await hashPassword('BenchPassword1', config.bcryptRounds);
-  const ids: number[] = [];
-  for (const [username, role] of [['bench_manager', 'manager'], ['bench_dev', 'developer']] as const) {
-    const row = await database.db
-      .insertInto('users')
-      .values({ username, email: `${username}@bench.local`, hashed_password: hash, role, timezone: 'UTC', email_verified: true, is_active: true, created_at: now, updated_at: now })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    ids.push(row.id);
-  }
-  const [managerId = 0, devId = 0] = ids;
-  const statuses = ['pending', 'in_progress', 'blocked', 'completed'] as const;
-  for (let start = 0; start < TASKS; start += 500) {
-    const batch = Array.from({ length: Math.min(500, TASKS - start) }, (_, k) => {
-      const n = start + k;
-      return {
-        title: `Task ${n}`, description: `Benchmark task number ${n}`, status: statuses[n % 4] ?? 'pending',
-        priority: 'medium' as const, estimated_hours: 4, actual_hours: n % 4 === 3 ? 3 : null,
-        deadline: new Date(Date.now() + (n - TASKS / 2) * 3_600_000).toISOString(), priority_escalated: false,
-        assigned_to: n % 2 === 0 ? managerId : devId, created_by: managerId, created_at: now, updated_at: now,
-      };
+async function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
     });
-    await database.db.insertInto('tasks').values(batch).execute();
-  }
-
-  const login = await fetch(`${address}/api/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'bench_manager', password: 'BenchPassword1' }),
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
   });
-  const { access } = (await login.json()) as { access: string };
-  const auth = { authorization: `Bearer ${access}`, 'content-type': 'application/json' };
-
-  const scenarios: Scenario[] = [
-    { name: 'GET /health', request: () => ({ method: 'GET', path: '/health' }) },
-    { name: 'GET /api/tasks (page of 100)', request: () => ({ method: 'GET', path: '/api/tasks?limit=100' }) },
-    { name: 'GET /api/tasks?search=…&ordering=-deadline', request: (i) => ({ method: 'GET', path: `/api/tasks?search=${i % 100}&ordering=-deadline&limit=50` }) },
-    { name: 'GET /api/tasks/{id}', request: (i) => ({ method: 'GET', path: `/api/tasks/${(i % TASKS) + 1}` }) },
-    { name: 'GET /api/analytics', request: () => ({ method: 'GET', path: '/api/analytics' }) },
-    { name: 'PATCH /api/tasks/{id}', request: (i) => ({ method: 'PATCH', path: `/api/tasks/${(i % TASKS) + 1}`, body: { actual_hours: (i % 50) + 1 } }) },
-    { name: 'POST /api/tasks', request: (i) => ({ method: 'POST', path: '/api/tasks', body: { title: `New ${i}`, estimated_hours: 2, deadline: '2030-01-01T00:00:00Z' } }) },
-  ];
-
-  console.log(`CTMS benchmark — ${database.dialect}, ${TASKS} tasks, ${CONCURRENCY} clients, ${DURATION_MS} ms per scenario\n`);
-  console.log('scenario'.padEnd(46) + 'req/s'.padStart(9) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + 'errors'.padStart(8));
-  for (const scenario of scenarios) {
-    const latencies: number[] = [];
-    let errors = 0;
-    let counter = 0;
-    const deadline = performance.now() + DURATION_MS;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (performance.now() < deadline) {
-          const { method, path, body } = scenario.request(counter++);
-          const t0 = performance.now();
-          const res = await fetch(`${address}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
-          await res.arrayBuffer();
-          latencies.push(performance.now() - t0);
-          if (res.status >= 400) errors++;
-        }
-      }),
-    );
-    const elapsed = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0;
-    console.log(
-      scenario.name.padEnd(46) + (latencies.length / elapsed).toFixed(0).padStart(9) + pct(50).toFixed(2).padStart(9) +
-        pct(99).toFixed(2).padStart(9) + String(errors).padStart(8),
-    );
-  }
-  await app.close();
-  await database.close();
-  rmSync(dir, { recursive: true, force: true });
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+/** A database of our own: a SQLite file in the work directory, or a PostgreSQL database created for this run. */
+async function createBenchDatabase(options: BenchOptions, workdir: string): Promise<{ url: string; drop(): Promise<void> }> {
+  if (options.db === 'sqlite') return { url: `sqlite:///${join(workdir, 'bench.db')}`, drop: async () => undefined };
+  const name = `ctms_bench_${process.pid}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: options.pgUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`drop database if exists ${name}`);
+  await admin(`create database ${name}`);
+  const url = new URL(options.pgUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+function serverEnv(options: BenchOptions, databaseUrl: string, redisUrl: string | null, workers: number): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    ENVIRONMENT: 'production',
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    ...(redisUrl === null ? {} : { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `ctms_bench_${process.pid}` }),
+    LOG_LEVEL: options.logLevel,
+    BCRYPT_ROUNDS: String(options.bcryptRounds),
+    WEB_CONCURRENCY: String(workers),
+    ALLOWED_ORIGINS: 'http://localhost:3000',
+    // The bench measures request handling: per-user and per-address limits would answer 429 to a
+    // load generator, and the scheduled jobs would change tasks under the run.
+    RATE_LIMIT_ENABLED: 'false',
+    JOBS_ENABLED: 'false',
+  };
+}
+
+async function startService(bench: Bench, workers: number): Promise<Served> {
+  const env = { ...bench.env, WEB_CONCURRENCY: String(workers) };
+  return spawnServer({ args: [bench.serverScript], env, logFile: join(bench.workdir, `server-${workers}.log`), workers: workers > 1 });
+}
+
+async function startCeiling(bench: Bench, kind: string): Promise<Served> {
+  return spawnServer({
+    args: ['--import', 'tsx', join(import.meta.dirname, 'ceiling.ts')],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', CEILING: kind, DATABASE_URL: bench.databaseUrl, CEILING_USER_ID: String(bench.managerId) },
+    logFile: join(bench.workdir, `ceiling-${kind}.log`),
+    workers: false,
+  });
+}
+
+/** Warm-up (not counted), then the measured run, with the server's RSS sampled throughout. */
+async function measure(bench: Bench, server: Served, scenario: Pick<HttpScenario, 'next'>, path?: string): Promise<LoadResult & { rss: number }> {
+  const { connections, duration, warmup } = bench.options;
+  const next = path === undefined ? scenario.next : () => ({ method: 'GET' as const, path });
+  if (warmup > 0) await drive({ url: server.url, connections, duration: warmup, next });
+  const rss = sampler(() => server.rss());
+  const result = await drive({ url: server.url, connections, duration, next });
+  return { ...result, rss: rss.stop() };
+}
+
+function row(name: string, result: LoadResult & { rss: number }, note?: string): Row {
+  const codes = Object.entries(result.statusCodes)
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, n]) => `${n}× ${code}`);
+  return {
+    scenario: name,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
+    errors: result.errors,
+    rss: result.rss,
+    bytes: result.bytesPerResponse,
+    note: [note, codes.length > 0 ? codes.join(', ') : undefined].filter(Boolean).join('; ') || undefined,
+  };
+}
+
+/** bcrypt.compare at the production cost, in this process, with enough in flight to fill libuv's pool. */
+async function rawBcryptRate(hash: string, seconds: number): Promise<number> {
+  const inFlight = 2 * Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < deadline) {
+        await bcrypt.compare(PASSWORD, hash);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+interface LoginStorm {
+  rawRate: number;
+  idleProbe: LoadResult;
+  stormProbe: LoadResult;
+}
+
+async function runLogin(bench: Bench, server: Served, scenario: HttpScenario, rows: Row[]): Promise<LoginStorm> {
+  const { connections, duration } = bench.options;
+  const probeSeconds = Math.min(duration, 5);
+  const health = { next: () => ({ method: 'GET' as const, path: '/health' }) };
+  log('raw bcrypt rate (in this process, all cores)');
+  const rawRate = await rawBcryptRate(bench.passwordHash, probeSeconds);
+  const idleProbe = await drive({ url: server.url, connections: PROBE_CONNECTIONS, duration: probeSeconds, overallRate: PROBE_RATE, ...health });
+  const rss = sampler(() => server.rss());
+  const [storm, stormProbe] = await Promise.all([
+    drive({ url: server.url, connections, duration, next: scenario.next }),
+    (async () => {
+      await new Promise((r) => setTimeout(r, Math.max(0, (duration - probeSeconds) * 500)));
+      return drive({ url: server.url, connections: PROBE_CONNECTIONS, duration: probeSeconds, overallRate: PROBE_RATE, ...health });
+    })(),
+  ]);
+  rows.push(row('login', { ...storm, rss: rss.stop() }, `BCRYPT_ROUNDS=${bench.options.bcryptRounds}; raw bcrypt ${rawRate.toFixed(1)}/s`));
+  rows.push(row(`health probe idle (${PROBE_RATE}/s)`, { ...idleProbe, rss: 0 }));
+  rows.push(row(`health probe in login storm (${PROBE_RATE}/s)`, { ...stormProbe, rss: 0 }));
+  return { rawRate, idleProbe, stormProbe };
+}
+
+async function runCeiling(bench: Bench, name: ScenarioName, rows: Row[]): Promise<number | undefined> {
+  const ceiling = CEILING_OF[name];
+  const server = ceiling === undefined ? undefined : bench.ceilings.get(ceiling.kind);
+  if (ceiling === undefined || server === undefined) return undefined;
+  const result = await measure(bench, server, { next: () => ({ method: 'GET', path: ceiling.path }) });
+  rows.push(row(ceiling.label, result, 'bare node:http'));
+  if (result.errors > 0) bench.problems.push(`${ceiling.label}: ${result.errors} errors`);
+  return result.rps;
+}
+
+async function runWsFanout(bench: Bench, server: Served, rows: Row[]): Promise<FanoutResult> {
+  const { sockets } = bench.options;
+  const socketsPerUser = Math.min(bench.config.wsMaxSocketsPerUser, sockets);
+  const users = Math.ceil(sockets / socketsPerUser);
+  const listeners = await seedListeners(bench.handle.db, users, bench.managerId, bench.passwordHash, bench.developerTimezone);
+  const tokens = await mintTokens(bench.handle.db, bench.config, listeners.userIds);
+  const managerHeaders = { authorization: `Bearer ${bench.ctx.managerToken}`, 'content-type': 'application/json' };
+  const result = await runFanout({
+    serverUrl: server.url,
+    tokens,
+    socketsPerUser,
+    sockets,
+    rss: () => server.rss(),
+    timeoutMs: 60_000,
+    write: async () => {
+      // One request per 500 users (the bulk update's limit): one write for up to 5,000 sockets.
+      const answers = await Promise.all(
+        Array.from({ length: Math.ceil(listeners.taskIds.length / 500) }, (_, k) =>
+          fetch(`${server.url}/api/tasks/bulk-update`, {
+            method: 'POST',
+            headers: managerHeaders,
+            body: JSON.stringify({ task_ids: listeners.taskIds.slice(k * 500, k * 500 + 500), status: 'in_progress' }),
+          }),
+        ),
+      );
+      return Promise.all(answers.map(async (res) => (res.ok ? '' : `bulk-update ${res.status}: ${await res.text()}`))).then((p) => p.filter(Boolean));
+    },
+  });
+  const perSocket = (result.rssOpen - result.rssBefore) / sockets;
+  rows.push({
+    scenario: 'ws-fanout',
+    rps: Number.NaN,
+    p50: result.p50Ms,
+    p99: result.allReceivedMs,
+    errors: result.errors,
+    rss: result.rssOpen,
+    note:
+      `${result.received}/${sockets} sockets (${users} users × ${socketsPerUser}) notified; last after ${result.allReceivedMs.toFixed(0)} ms ` +
+      `(write answered in ${result.writeMs.toFixed(0)} ms); RSS ${(perSocket / 1024).toFixed(1)} KiB per socket`,
+  });
+  return result;
+}
+
+function evaluateTargets(bench: Bench, rows: Row[], idleRss: number, login: LoginStorm | null, fanout: FanoutResult | null, speedup: number | null): Target[] {
+  const find = (name: string) => rows.find((r) => r.scenario === name);
+  const ratioTarget = (name: string, minimum: number): Target => {
+    const r = find(name);
+    if (r?.ceilingRps === undefined) return { name: `${name} ≥ ${minimum * 100} % of its ceiling`, measured: '—', pass: null };
+    const ratio = r.rps / r.ceilingRps;
+    return { name: `${name} ≥ ${minimum * 100} % of its ceiling`, measured: `${(ratio * 100).toFixed(0)} %`, pass: ratio >= minimum };
+  };
+  const reads = ['health', 'list', 'list-all', 'list-dev', 'get', 'analytics', 'notifications'];
+  const readRows = rows.filter((r) => reads.includes(r.scenario));
+  const stalls = readRows.filter((r) => r.p99 > 5 * r.p50);
+  const errorRows = rows.filter((r) => r.errors > 0);
+  const loginRow = find('login');
+  const perSocket = fanout === null ? null : (fanout.rssOpen - fanout.rssBefore) / fanout.sockets;
+  return [
+    ratioTarget('health', 0.7),
+    ratioTarget('list', 0.6),
+    ratioTarget('analytics', 0.75),
+    {
+      name: `p99 ≤ 5 × p50 in every read scenario (${bench.options.connections} connections)`,
+      measured: readRows.length === 0 ? '—' : stalls.length === 0 ? `worst ${Math.max(...readRows.map((r) => r.p99 / r.p50)).toFixed(1)} ×` : stalls.map((r) => `${r.scenario} ${(r.p99 / r.p50).toFixed(1)} ×`).join(', '),
+      pass: readRows.length === 0 ? null : stalls.length === 0,
+    },
+    login === null || loginRow === undefined
+      ? { name: 'login ≥ 85 % of the raw bcrypt rate', measured: '—', pass: null }
+      : { name: 'login ≥ 85 % of the raw bcrypt rate', measured: `${((loginRow.rps / login.rawRate) * 100).toFixed(0)} % (${loginRow.rps.toFixed(1)} of ${login.rawRate.toFixed(1)}/s)`, pass: loginRow.rps >= 0.85 * login.rawRate },
+    login === null
+      ? { name: 'health p99 in a login storm ≤ 3 × idle p99', measured: '—', pass: null }
+      : {
+          name: 'health p99 in a login storm ≤ 3 × idle p99',
+          measured: `${login.stormProbe.p99.toFixed(2)} ms vs ${login.idleProbe.p99.toFixed(2)} ms (${(login.stormProbe.p99 / login.idleProbe.p99).toFixed(1)} ×)`,
+          pass: login.stormProbe.p99 <= 3 * login.idleProbe.p99,
+        },
+    fanout === null || perSocket === null
+      ? { name: 'ws-fanout: 5,000 sockets, all notified, ≤ 40 KiB RSS each', measured: '—', pass: null }
+      : {
+          name: 'ws-fanout: 5,000 sockets, all notified, ≤ 40 KiB RSS each',
+          measured: `${fanout.received}/${fanout.sockets} notified, ${(perSocket / 1024).toFixed(1)} KiB per socket${fanout.sockets < 5000 ? ' (fewer than 5,000 sockets: not the target size)' : ''}`,
+          pass: fanout.sockets >= 5000 ? fanout.received === fanout.sockets && perSocket <= 40 * 1024 : null,
+        },
+    speedup === null
+      ? { name: 'WEB_CONCURRENCY=2 ≥ 1.6 × one process (reads)', measured: '— (--compare-workers)', pass: null }
+      : { name: 'WEB_CONCURRENCY=2 ≥ 1.6 × one process (reads)', measured: `${speedup.toFixed(2)} × (geometric mean)`, pass: speedup >= 1.6 },
+    { name: 'zero errors in every scenario', measured: errorRows.length === 0 ? '0' : errorRows.map((r) => `${r.scenario}: ${r.errors}`).join(', '), pass: errorRows.length === 0 },
+    { name: 'idle instance < 150 MiB RSS', measured: `${(idleRss / MiB).toFixed(0)} MiB`, pass: idleRss < 150 * MiB },
+  ];
+}
+
+/** The read scenarios with one process and with two, back to back on the same data. */
+async function compareWorkers(bench: Bench, scenarios: HttpScenario[], rows: Row[]): Promise<number> {
+  const ratios: number[] = [];
+  const results = new Map<string, number>();
+  for (const workers of [1, 2]) {
+    const server = await startService(bench, workers);
+    try {
+      for (const scenario of scenarios) {
+        const result = await measure(bench, server, scenario);
+        rows.push(row(`${scenario.name} (WEB_CONCURRENCY=${workers})`, result));
+        if (workers === 1) results.set(scenario.name, result.rps);
+        else ratios.push(result.rps / (results.get(scenario.name) ?? result.rps));
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  return Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / Math.max(1, ratios.length));
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const commandLine = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  log('compiling the service (tsc)');
+  const build = await productionBuild();
+  const workdir = mkdtempSync(join(tmpdir(), 'ctms-bench-'));
+  const database = await createBenchDatabase(options, workdir);
+  const redisUrl = options.redisUrl !== null && (await reachable(options.redisUrl)) ? options.redisUrl : null;
+  const env = serverEnv(options, database.url, redisUrl, options.workers);
+  const config = loadConfig(env, { dataDir: null });
+  const handle = createDatabase(database.url);
+  let server: Served | null = null;
+  const ceilings = new Map<string, Served>();
+  try {
+    log(`seeding ${options.tasks} tasks on ${options.db}`);
+    const seedStarted = performance.now();
+    await migrateToLatest(handle.db);
+    const passwordHash = await hashPassword(PASSWORD, options.bcryptRounds);
+    const seeded = await seed(handle.db, { tasks: options.tasks, passwordHash });
+    const [managerToken = ''] = await mintTokens(handle.db, config, [seeded.managerId]);
+    const developerTokens = await mintTokens(handle.db, config, seeded.developerIds);
+    log(`seeded in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+    const bench: Bench = {
+      options,
+      workdir,
+      databaseUrl: database.url,
+      env,
+      config,
+      handle,
+      serverScript: build.server,
+      passwordHash,
+      managerId: seeded.managerId,
+      developerTimezone: seeded.developerTimezone,
+      problems: [],
+      ceilings,
+      ctx: {
+        tasks: options.tasks,
+        managerToken,
+        developerTokens,
+        developerIds: seeded.developerIds,
+        loginUsernames: seeded.loginUsernames,
+        taskIds: seeded.taskIds,
+        tagIds: seeded.tagIds,
+      },
+    };
+    const ceilingKinds = options.ceilings ? options.scenarios.flatMap((name) => CEILING_OF[name]?.kind ?? []) : [];
+    const [started] = await Promise.all([
+      startService(bench, options.workers),
+      ...ceilingKinds.map(async (kind) => bench.ceilings.set(kind, await startCeiling(bench, kind))),
+    ]);
+    server = started as Served;
+    await new Promise((r) => setTimeout(r, 1000));
+    const idleRss = server.rss();
+    const scenarios = httpScenarios(bench.ctx);
+    const rows: Row[] = [];
+    let login: LoginStorm | null = null;
+    let fanout: FanoutResult | null = null;
+    for (const name of ORDER.filter((n) => options.scenarios.includes(n))) {
+      log(`scenario ${name}`);
+      if (name === 'ws-fanout') {
+        fanout = await runWsFanout(bench, server, rows);
+        if (fanout.received < fanout.sockets) bench.problems.push(`ws-fanout: ${fanout.sockets - fanout.received} sockets without their notification`);
+        continue;
+      }
+      const scenario = scenarios[name];
+      const problem = await probe(server.url, scenario);
+      if (problem !== null) {
+        bench.problems.push(`${name}: ${problem}`);
+        rows.push({ scenario: name, rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, errors: 1, rss: server.rss(), note: `BROKEN: ${problem}` });
+        continue;
+      }
+      if (name === 'login') {
+        login = await runLogin(bench, server, scenario, rows);
+        continue;
+      }
+      const result = await measure(bench, server, scenario);
+      const ceilingRps = await runCeiling(bench, name, rows);
+      rows.push({ ...row(name, result), ceilingRps });
+    }
+    const reads = Object.values(scenarios).filter((s) => s.read && options.scenarios.includes(s.name));
+    await server.stop();
+    server = null;
+    const speedup = options.compareWorkers && reads.length > 0 ? await compareWorkers(bench, reads, rows) : null;
+
+    const targets = evaluateTargets(bench, rows, idleRss, login, fanout, speedup);
+    const heading =
+      `CTMS benchmark — ${options.db}, ${options.tasks} tasks, ${options.connections} connections, ${options.duration} s per scenario` +
+      ` (warm-up ${options.warmup} s), WEB_CONCURRENCY=${options.workers}, Redis ${redisUrl === null ? 'off' : 'on'}, LOG_LEVEL=${options.logLevel}`;
+    const tables = `${resultsTable(rows)}\n\nIdle server RSS: ${(idleRss / MiB).toFixed(0)} MiB.\n\n${targetsTable(targets)}`;
+    console.log(`\n${heading}\n\n${tables}\n`);
+    if (options.out !== null) {
+      const text =
+        `# ${heading}\n\n\`${commandLine}\` — ${new Date().toISOString()}\n\n${machine()}\n\n` +
+        'Rate limits off (RATE_LIMIT_ENABLED=false) and scheduled jobs off (JOBS_ENABLED=false) for the run; ' +
+        'everything else as in production (ENVIRONMENT=production, compiled JavaScript).\n\n' +
+        `${tables}\n`;
+      mkdirSync(dirname(options.out), { recursive: true });
+      writeFileSync(options.out, text);
+      log(`written to ${options.out}`);
+    }
+    if (bench.problems.length > 0) {
+      console.error(`\nProblems:\n${bench.problems.map((p) => `  - ${p}`).join('\n')}`);
+    }
+    const errors = rows.filter((r) => r.errors > 0);
+    if (errors.length > 0) {
+      const logFile = join(workdir, `server-${options.workers}.log`);
+      const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => /"level":(50|60)/.test(l));
+      if (lines.length > 0) console.error(`\nServer errors (last 5):\n${lines.slice(-5).join('\n')}`);
+    }
+    return bench.problems.length > 0 || errors.length > 0 ? 1 : 0;
+  } finally {
+    await Promise.all([server?.stop(), ...[...ceilings.values()].map((c) => c.stop())]);
+    await handle.close();
+    await database.drop();
+    rmSync(workdir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(2);
+  },
+);

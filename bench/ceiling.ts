@@ -1,0 +1,162 @@
+// A ceiling: what the platform allows for one scenario's job, measured beside the service in the
+// same run. A bare node:http server (no framework, no auth, no validation, no logging) in its own
+// process, on the service's database file or URL, running the SQL the service runs (prepared once,
+// reused) and JSON.stringify:
+//   CEILING=small      a fixed small JSON (the bytes of GET /health, without its database ping)
+//   CEILING=list       a manager's page of 100 (GET /api/tasks?limit=100): count, the page with both
+//                      usernames by join, the page's tags, which of them have subtasks
+//   CEILING=analytics  a manager's analytics (GET /api/analytics): the two aggregate queries
+// Environment: CEILING, DATABASE_URL, PORT, CEILING_USER_ID (the manager).
+import { createServer, type ServerResponse } from 'node:http';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+
+type Row = Record<string, unknown>;
+type Query = (name: string, text: string, params: unknown[]) => Promise<Row[]>;
+
+function sqliteQuery(path: string): Query {
+  const db = new SqliteDatabase(path);
+  db.pragma('busy_timeout = 5000');
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return async (name, text, params) => {
+    let statement = statements.get(name);
+    if (statement === undefined) {
+      statement = db.prepare(text.replace(/\$\d+/g, '?'));
+      statements.set(name, statement);
+    }
+    return statement.all(...params) as Row[];
+  };
+}
+
+function postgresQuery(url: string): Query {
+  // The service's own type handling (db/database.ts): timestamps as ISO strings, NUMERIC/INT8 as numbers.
+  const parseTimestamp = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ);
+  const types = {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === pg.types.builtins.TIMESTAMPTZ) return (value: string) => (parseTimestamp(value) as Date).toISOString();
+      if (oid === pg.types.builtins.NUMERIC || oid === pg.types.builtins.INT8) return (value: string) => Number(value);
+      return pg.types.getTypeParser(oid, format);
+    },
+  };
+  const pool = new pg.Pool({ connectionString: url, max: 10, types: types as pg.CustomTypesConfig });
+  pool.on('error', () => undefined);
+  return async (name, text, values) => (await pool.query({ name, text, values })).rows as Row[];
+}
+
+const placeholders = (from: number, count: number) => Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');
+
+const TASK_COLUMNS =
+  '"tasks"."id", "tasks"."title", "tasks"."description", "tasks"."status", "tasks"."priority", "tasks"."estimated_hours", ' +
+  '"tasks"."actual_hours", "tasks"."deadline", "tasks"."priority_escalated", "tasks"."deadline_warning_sent_for", ' +
+  '"tasks"."assigned_to", "tasks"."created_by", "tasks"."parent_task_id", "tasks"."created_at", "tasks"."updated_at"';
+
+async function listPage(query: Query): Promise<{ total: number; body: string }> {
+  const [count] = await query('count', 'select count(*) as "count" from "tasks"', []);
+  const rows = await query(
+    'page',
+    `select ${TASK_COLUMNS}, "assignee"."username" as "assigned_to_user", "creator"."username" as "created_by_user" ` +
+      'from "tasks" inner join "users" as "assignee" on "assignee"."id" = "tasks"."assigned_to" ' +
+      'inner join "users" as "creator" on "creator"."id" = "tasks"."created_by" ' +
+      'order by "tasks"."created_at" desc, "tasks"."id" desc limit $1 offset $2',
+    [100, 0],
+  );
+  const ids = rows.map((row) => row.id);
+  const tags = new Map<unknown, number[]>();
+  const parents = new Set<unknown>();
+  if (ids.length > 0) {
+    const tagRows = await query(
+      `tags-${ids.length}`,
+      `select "task_tags"."task_id", "task_tags"."tag_id" from "task_tags" where "task_tags"."task_id" in (${placeholders(1, ids.length)}) ` +
+        'order by "task_tags"."task_id", "task_tags"."tag_id"',
+      ids,
+    );
+    for (const row of tagRows) {
+      const list = tags.get(row.task_id);
+      if (list) list.push(row.tag_id as number);
+      else tags.set(row.task_id, [row.tag_id as number]);
+    }
+    const parentRows = await query(
+      `parents-${ids.length}`,
+      `select distinct "tasks"."parent_task_id" from "tasks" where "tasks"."parent_task_id" in (${placeholders(1, ids.length)})`,
+      ids,
+    );
+    for (const row of parentRows) parents.add(row.parent_task_id);
+  }
+  const tasks = rows.map((row) => ({
+    id: row.id,
+    title: row.title,
+    description: row.description ?? '',
+    status: row.status,
+    priority: row.priority,
+    estimated_hours: Number(row.estimated_hours),
+    actual_hours: row.actual_hours === null ? null : Number(row.actual_hours),
+    deadline: row.deadline,
+    priority_escalated: Boolean(row.priority_escalated),
+    assigned_to: row.assigned_to,
+    assigned_to_user: row.assigned_to_user,
+    created_by: row.created_by,
+    created_by_user: row.created_by_user,
+    parent_task: row.parent_task_id,
+    is_parent: parents.has(row.id),
+    tags: tags.get(row.id) ?? [],
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  }));
+  return { total: Number(count?.count ?? 0), body: JSON.stringify(tasks) };
+}
+
+const STATS =
+  'select count(*) as "total", ' +
+  `sum(case when "tasks"."status" = 'completed' then 1 else 0 end) as "completed", ` +
+  `sum(case when "tasks"."status" = 'pending' then 1 else 0 end) as "pending", ` +
+  `sum(case when "tasks"."status" = 'in_progress' then 1 else 0 end) as "in_progress", ` +
+  `sum(case when "tasks"."status" = 'blocked' then 1 else 0 end) as "blocked", ` +
+  `sum(case when "tasks"."deadline" < $1 and "tasks"."status" <> 'completed' then 1 else 0 end) as "overdue", ` +
+  `sum(case when "tasks"."status" = 'completed' and "tasks"."actual_hours" > 0 then cast(round("tasks"."estimated_hours" * 100) as integer) else 0 end) as "estimated_cents", ` +
+  `sum(case when "tasks"."status" = 'completed' and "tasks"."actual_hours" > 0 then cast(round("tasks"."actual_hours" * 100) as integer) else 0 end) as "actual_cents" ` +
+  'from "tasks"';
+
+function counts(row: Row | undefined) {
+  const n = (key: string) => Number(row?.[key] ?? 0);
+  return { total: n('total'), completed: n('completed'), pending: n('pending'), in_progress: n('in_progress'), blocked: n('blocked'), overdue: n('overdue') };
+}
+
+async function analytics(query: Query, userId: number): Promise<string> {
+  const now = new Date().toISOString();
+  const [mine] = await query('stats-mine', `${STATS} where "tasks"."assigned_to" = $2`, [now, userId]);
+  const [team] = await query('stats-team', STATS, [now]);
+  const my = counts(mine);
+  const estimated = Number(mine?.estimated_cents ?? 0);
+  const actual = Number(mine?.actual_cents ?? 0);
+  const completion = my.total === 0 ? 0 : (my.completed / my.total) * 100;
+  const score = my.total === 0 ? 0 : actual <= 0 ? completion : 0.6 * completion + 0.4 * Math.min((estimated / actual) * 100, 100);
+  return JSON.stringify({ my_tasks: my, team_tasks: counts(team), efficiency_score: Math.round(score * 100) / 100 });
+}
+
+function send(res: ServerResponse, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+function main(): void {
+  const kind = process.env.CEILING ?? 'small';
+  const userId = Number(process.env.CEILING_USER_ID ?? 1);
+  // The bench passes sqlite:///<absolute path> or postgresql://…
+  const url = process.env.DATABASE_URL ?? '';
+  const query = url.startsWith('sqlite:///') ? sqliteQuery(url.slice('sqlite:///'.length)) : postgresQuery(url);
+  const health = { status: 'healthy', app: 'CTMS', version: '1.0.0', environment: 'production', database: 'ok' };
+  const server = createServer((req, res) => {
+    const fail = (error: unknown) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(error));
+    };
+    if (req.url === '/health' || kind === 'small') return send(res, JSON.stringify(health));
+    if (kind === 'list') listPage(query).then(({ total, body }) => send(res, body, { 'x-total-count': String(total) }), fail);
+    else analytics(query, userId).then((body) => send(res, body), fail);
+  });
+  server.keepAliveTimeout = 72_000;
+  server.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+main();
