@@ -35,6 +35,16 @@ export async function countAuditLogs(db: Database, filters: AuditFilters): Promi
   return Number(row.count);
 }
 
+/** One batch of matching rows after row `afterId`, in id order, bodies as stored (keyset pagination for exports). */
+export async function listAuditRowsAfter(db: Database, filters: AuditFilters, afterId: number, limit: number) {
+  return filtered(db, filters)
+    .select(['id', 'timestamp', 'user_id', 'api_token_id', 'method', 'endpoint', 'status_code', 'duration_ms', 'ip', 'user_agent', 'request_body', 'response_body'])
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
 const parseStored = (text: string | null): unknown => {
   if (text === null) return null;
   try {

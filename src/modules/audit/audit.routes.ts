@@ -7,7 +7,7 @@ import { parseDateTime } from '../tasks/task-input.js';
 import { countAuditLogs, listAuditLogs, type AuditFilters } from './audit.repository.js';
 import { AUDIT_PAGE_DEFAULT, AuditLogQuerySchema, AuditLogSchema, type AuditLogQuery } from './audit.schemas.js';
 
-function toFilters(query: AuditLogQuery): AuditFilters {
+export function toFilters(query: AuditLogQuery): AuditFilters {
   return {
     userId: query.user_id,
     method: query.method?.toUpperCase(),

@@ -288,6 +288,34 @@ export async function wouldCreateCycle(db: Database, taskId: number, parentId: n
   return result.rows.length > 0;
 }
 
+/** One batch of the scoped, filtered tasks after task `afterId`, in id order: keyset pagination for exports. */
+export async function listTaskRowsAfter(
+  db: Database,
+  scope: TaskScope,
+  filters: TaskFilters,
+  afterId: number,
+  limit: number,
+  now: string,
+): Promise<TaskRow[]> {
+  return withUsernames(scopedTasks(db, scope, filters, now)).where('tasks.id', '>', afterId).orderBy('tasks.id').limit(limit).execute();
+}
+
+/** Tag names per task id, alphabetical, for all `taskIds` in one query. */
+export async function findTagNamesByTask(db: Database, taskIds: readonly number[]): Promise<Map<number, string[]>> {
+  const byTask = new Map<number, string[]>();
+  if (taskIds.length === 0) return byTask;
+  const rows = await db
+    .selectFrom('task_tags')
+    .innerJoin('tags', 'tags.id', 'task_tags.tag_id')
+    .select(['task_tags.task_id', 'tags.name'])
+    .where('task_tags.task_id', 'in', [...taskIds])
+    .orderBy('task_tags.task_id')
+    .orderBy(sql`lower(tags.name)`)
+    .execute();
+  for (const row of rows) byTask.set(row.task_id, [...(byTask.get(row.task_id) ?? []), row.name]);
+  return byTask;
+}
+
 export async function userExists(db: Database, id: number): Promise<boolean> {
   const row = await db.selectFrom('users').select('users.id').where('users.id', '=', id).executeTakeFirst();
   return row !== undefined;

@@ -40,7 +40,7 @@ import { bulkUpdateStatus, createTask, deleteTask, normalizeCreate, normalizeUpd
 const TAGS = ['tasks'];
 const security = [{ bearerAuth: [] }];
 
-function toFilters(query: TaskListQuery): TaskFilters {
+export function toFilters(query: TaskListQuery): TaskFilters {
   return {
     status: query.status,
     priority: query.priority,
