@@ -48,6 +48,7 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
         { name: 'analytics', description: 'Task statistics' },
         { name: 'notifications', description: NOTIFICATIONS_DESCRIPTION },
         { name: 'audit', description: 'The audit trail of every /api request (managers and auditors)' },
+        { name: 'webhooks', description: 'Outgoing webhooks: signed POSTs of task and comment events to your URLs (managers)' },
       ],
     },
     refResolver: {

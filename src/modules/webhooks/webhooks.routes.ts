@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { invalid, notFound } from '../../errors.js';
 import { currentUser } from '../../plugins/auth.js';
-import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
+import { errorResponses } from '../../schemas/common.js';
 import { checkWebhookUrl, WebhookTargetError } from './address-policy.js';
 import { encryptWebhookSecret, generateWebhookSecret } from './secrets.js';
 import type { WebhookEventName } from './webhook-events.js';
@@ -18,6 +18,7 @@ import {
   WebhookCreatedSchema,
   WebhookCreateSchema,
   WebhookDeliverySchema,
+  WebhookIdParamsSchema,
   WebhookPublicSchema,
   WebhookUpdateSchema,
 } from './webhooks.schemas.js';
@@ -101,7 +102,7 @@ export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
         security,
         summary: 'Read a webhook',
         description: 'Managers only.',
-        params: IdParamsSchema,
+        params: WebhookIdParamsSchema,
         response: { 200: WebhookPublicSchema, ...errorResponses(401, 403, 404, 422) },
       },
       onRequest: managers,
@@ -121,7 +122,7 @@ export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
         security,
         summary: 'Update a webhook (partial)',
         description: 'Managers only. A new `url` is checked as at creation; `active: false` pauses the webhook.',
-        params: IdParamsSchema,
+        params: WebhookIdParamsSchema,
         body: WebhookUpdateSchema,
         response: { 200: WebhookPublicSchema, ...errorResponses(401, 403, 404, 422) },
       },
@@ -148,7 +149,7 @@ export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
         security,
         summary: 'Delete a webhook',
         description: 'Managers only. Its queued deliveries and its delivery log go with it.',
-        params: IdParamsSchema,
+        params: WebhookIdParamsSchema,
         response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(401, 403, 404, 422) },
       },
       onRequest: managers,
@@ -170,7 +171,7 @@ export async function webhooksRoutes(fastify: FastifyInstance): Promise<void> {
           `Managers only. The most recent deliveries first (\`limit\` 1–200, default ${DELIVERIES_PAGE_DEFAULT}), each with ` +
           'its state, the number of attempts made, the last attempt’s status code or error and duration, and when ' +
           'the next retry is due.',
-        params: IdParamsSchema,
+        params: WebhookIdParamsSchema,
         querystring: DeliveriesQuerySchema,
         response: { 200: Type.Array(WebhookDeliverySchema), ...errorResponses(401, 403, 404, 422) },
       },

@@ -1,6 +1,6 @@
 // Request and response shapes of /api/webhooks (§12).
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTimeSchema } from '../../schemas/common.js';
+import { DateTimeSchema, MAX_ID } from '../../schemas/common.js';
 import { WEBHOOK_URL_MAX_LENGTH } from './address-policy.js';
 import { WEBHOOK_EVENTS } from './webhook-events.js';
 
@@ -19,7 +19,10 @@ const UrlSchema = Type.String({
 });
 const EventsSchema = Type.Array(WebhookEventSchema, { minItems: 1, maxItems: 20, description: 'At least one event; duplicates are ignored' });
 
-export const WebhookCreateSchema = Type.Object({ url: UrlSchema, events: EventsSchema });
+export const WebhookCreateSchema = Type.Object(
+  { url: UrlSchema, events: EventsSchema },
+  { examples: [{ url: 'https://93.184.215.14/ctms/webhook', events: ['task.created', 'task.status_changed'] }] },
+);
 export type WebhookCreate = Static<typeof WebhookCreateSchema>;
 
 export const WebhookUpdateSchema = Type.Object(
@@ -28,8 +31,13 @@ export const WebhookUpdateSchema = Type.Object(
     events: Type.Optional(EventsSchema),
     active: Type.Optional(Type.Boolean({ description: 'false pauses deliveries; queued ones are marked failed when their turn comes' })),
   },
-  { description: 'Only the fields sent change' },
+  { description: 'Only the fields sent change', examples: [{ events: ['task.created', 'task.updated', 'comment.created'], active: true }] },
 );
+
+/** `{id}` of a webhook; the example is the first one created. */
+export const WebhookIdParamsSchema = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'Webhook id', examples: [1] }),
+});
 export type WebhookUpdate = Static<typeof WebhookUpdateSchema>;
 
 export const WebhookPublicSchema = Type.Object({
