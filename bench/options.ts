@@ -55,7 +55,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --redis URL|none         Redis for the server (default redis://127.0.0.1:6379 when it answers)
   --log-level LEVEL        the server's LOG_LEVEL (default info, as in production)
   --bcrypt-rounds N        BCRYPT_ROUNDS (default 12, the production default; 4 in the smoke)
-  --out FILE|none          results file (default bench/results/<date>-<db>.md)
+  --out FILE|none          results file (default bench/results/<date>-<db>.md, -<tasks> added unless 1000)
   --smoke                  CI smoke: small data, short runs, fails only on errors or broken scenarios`;
 
 function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -99,7 +99,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   const unknown = scenarios.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
   const redis = values.redis ?? 'redis://127.0.0.1:6379';
-  const out = values.out ?? (smoke ? 'none' : `bench/results/${new Date().toISOString().slice(0, 10)}-${db}.md`);
+  const tasksRaw = values.tasks ?? '1000';
+  const out = values.out ?? (smoke ? 'none' : `bench/results/${new Date().toISOString().slice(0, 10)}-${db}${tasksRaw === '1000' ? '' : `-${tasksRaw}`}.md`);
   return {
     db,
     tasks: integer('tasks', values.tasks, smoke ? 300 : 1000, 10, 1_000_000),

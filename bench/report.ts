@@ -36,7 +36,7 @@ function table(header: string[], rows: string[][]): string {
 
 export function resultsTable(rows: Row[]): string {
   return table(
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server RSS', 'ceiling req/s', 'ratio', 'response', 'notes'],
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server RSS', 'ceiling req/s', 'ratio', 'answer size', 'notes'],
     rows.map((r) => [
       r.scenario,
       fixed(r.rps, 0),

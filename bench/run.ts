@@ -407,7 +407,10 @@ async function main(): Promise<number> {
     const heading =
       `CTMS benchmark — ${options.db}, ${options.tasks} tasks, ${options.connections} connections, ${options.duration} s per scenario` +
       ` (warm-up ${options.warmup} s), WEB_CONCURRENCY=${options.workers}, Redis ${redisUrl === null ? 'off' : 'on'}, LOG_LEVEL=${options.logLevel}`;
-    const tables = `${resultsTable(rows)}\n\nIdle server RSS: ${(idleRss / MiB).toFixed(0)} MiB.\n\n${targetsTable(targets)}`;
+    const tables =
+      `${resultsTable(rows)}\n\nIdle server RSS: ${(idleRss / MiB).toFixed(0)} MiB. Answer size: bytes per 2xx answer, headers included.\n\n` +
+      `${options.smoke ? 'Smoke run: the targets below are informational only (short runs on small data); it fails on errors alone.\n\n' : ''}` +
+      targetsTable(targets);
     console.log(`\n${heading}\n\n${tables}\n`);
     if (options.out !== null) {
       const text =
