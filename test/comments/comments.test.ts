@@ -5,9 +5,7 @@ import { fixedClock } from '../../src/lib/clock.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { createUser } from '../helpers/factories.js';
 import { listen, openSocket, socketUrl } from '../helpers/sockets.js';
-import { createTask, signIn } from '../helpers/tasks.js';
-
-type Session = Awaited<ReturnType<typeof signIn>>;
+import { createTask, signInCast, type Session } from '../helpers/tasks.js';
 
 describe('task comments', () => {
   let t: TestApp;
@@ -20,10 +18,7 @@ describe('task comments', () => {
 
   beforeAll(async () => {
     t = await buildTestApp({}, { clock });
-    manager = await signIn(t.app, { role: 'manager' });
-    assignee = await signIn(t.app, { role: 'developer' });
-    otherDev = await signIn(t.app, { role: 'developer' });
-    auditor = await signIn(t.app, { role: 'auditor' });
+    ({ manager, dev: assignee, otherDev, auditor } = await signInCast(t.app));
     taskId = await createTask(t.db, { assignedTo: assignee.user.id, createdBy: manager.user.id, title: 'Ship it' });
   });
   afterAll(async () => {

@@ -5,9 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/lib/clock.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { csvObjects, parseCsv } from '../helpers/csv.js';
-import { createTag, createTask, signIn } from '../helpers/tasks.js';
-
-type Session = Awaited<ReturnType<typeof signIn>>;
+import { createTag, createTask, signInCast, type Session } from '../helpers/tasks.js';
 
 describe('CSV exports', () => {
   let t: TestApp;
@@ -20,10 +18,7 @@ describe('CSV exports', () => {
 
   beforeAll(async () => {
     t = await buildTestApp({}, { clock });
-    manager = await signIn(t.app, { role: 'manager' });
-    dev = await signIn(t.app, { role: 'developer' });
-    otherDev = await signIn(t.app, { role: 'developer' });
-    auditor = await signIn(t.app, { role: 'auditor' });
+    ({ manager, dev, otherDev, auditor } = await signInCast(t.app));
     const tags = [await createTag(t.db, 'beta'), await createTag(t.db, 'alpha')];
     tricky = await createTask(t.db, {
       assignedTo: dev.user.id,

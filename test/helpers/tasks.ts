@@ -1,11 +1,24 @@
 // Task-side test factories: users signed in at the app's clock, tasks and tags inserted directly
 // (no HTTP, no policy), and small readers for asserting on the database.
+import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../src/db/database.js';
 import type { TaskPriority, TaskStatus } from '../../src/db/schema.js';
 import { createUserWithSession } from './factories.js';
 
 /** A user with a live session whose tokens are valid at the app's (possibly fixed) clock. */
 export const signIn = createUserWithSession;
+
+export type Session = Awaited<ReturnType<typeof signIn>>;
+
+/** One user of each role signed in, and a second developer: the cast of a per-role test. */
+export async function signInCast(app: FastifyInstance): Promise<{ manager: Session; dev: Session; otherDev: Session; auditor: Session }> {
+  return {
+    manager: await signIn(app, { role: 'manager' }),
+    dev: await signIn(app, { role: 'developer' }),
+    otherDev: await signIn(app, { role: 'developer' }),
+    auditor: await signIn(app, { role: 'auditor' }),
+  };
+}
 
 export interface TaskOptions {
   assignedTo: number;

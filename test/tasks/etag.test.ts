@@ -3,9 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/lib/clock.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { createTag, createTask, signIn, snapshotTasks } from '../helpers/tasks.js';
-
-type Session = Awaited<ReturnType<typeof signIn>>;
+import { createTag, createTask, signInCast, snapshotTasks, type Session } from '../helpers/tasks.js';
 
 describe('task ETags and If-Match', () => {
   let t: TestApp;
@@ -17,10 +15,7 @@ describe('task ETags and If-Match', () => {
 
   beforeAll(async () => {
     t = await buildTestApp({}, { clock });
-    manager = await signIn(t.app, { role: 'manager' });
-    dev = await signIn(t.app, { role: 'developer' });
-    otherDev = await signIn(t.app, { role: 'developer' });
-    auditor = await signIn(t.app, { role: 'auditor' });
+    ({ manager, dev, otherDev, auditor } = await signInCast(t.app));
   });
   afterAll(async () => {
     await t.close();
