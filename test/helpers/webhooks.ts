@@ -25,8 +25,11 @@ export interface ReceivedDelivery {
   json: { event: string; delivered_at: string; data: Record<string, unknown> };
 }
 
-/** What the receiver answers to its n-th request (0-based): a status code, or 'hang'. */
-export type Answer = (index: number) => number | 'hang';
+/**
+ * What the receiver answers to its n-th request (0-based): a status code; 'hang' (hold the request
+ * until released); or 'flood' (200 with a body that never ends).
+ */
+export type Answer = (index: number) => number | 'hang' | 'flood';
 
 export interface Receiver {
   url: string;
@@ -70,6 +73,16 @@ export async function startReceiver(answer: Answer = () => 200): Promise<Receive
       if (outcome === 'hang') {
         held.add(response);
         response.on('close', () => held.delete(response));
+        return;
+      }
+      if (outcome === 'flood') {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const pour = () => {
+          while (!response.destroyed && response.write(chunk));
+        };
+        response.on('drain', pour);
+        pour();
         return;
       }
       response.writeHead(outcome, outcome >= 300 && outcome < 400 ? { location: '/elsewhere' } : {}).end('answer');

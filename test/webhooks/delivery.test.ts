@@ -206,6 +206,15 @@ describe('retries', () => {
     expect(r.received.every((d) => d.path === '/hook')).toBe(true);
   });
 
+  it('reads at most 64 KiB of an answer: a body that never ends still completes the attempt', async () => {
+    const r = await receiver(() => 'flood');
+    const hook = await createWebhook(t.app, manager.headers, r.url, ['task.created']);
+    await newTask('Flooded');
+    // Reading the whole body would last until WEBHOOK_TIMEOUT_MS and fail; the cap ends it as a success.
+    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'succeeded', 5000, 'the capped attempt');
+    expect((await deliveries(t, hook.id))[0]).toMatchObject({ attempt: 1, status_code: 200, error: null });
+  });
+
   it('gives up on a receiver that hangs after WEBHOOK_TIMEOUT_MS, and retries', async () => {
     const hasty = await buildTestApp(webhookTestConfig({ webhookTimeoutMs: 300 }));
     try {
