@@ -23,7 +23,7 @@ import { metricsPlugin, type MetricsOptions } from './plugins/metrics.js';
 import { notifierPlugin } from './plugins/notifier.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { staticClientPlugin } from './plugins/static-client.js';
-import { securityHeaderOptions, unroutedErrorHandlers } from './plugins/unrouted-errors.js';
+import { answerFailedExpectations, securityHeaderOptions, unroutedErrorHandlers } from './plugins/unrouted-errors.js';
 import { installValidators } from './plugins/validation.js';
 import { webhooksPlugin } from './plugins/webhooks.js';
 import { ErrorSchema, ValidationErrorSchema } from './schemas/common.js';
@@ -82,6 +82,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     },
   });
 
+  answerFailedExpectations(app, config);
   app.decorate('config', config);
   app.decorate('database', database);
   app.decorate('db', database.db);

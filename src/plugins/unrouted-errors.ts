@@ -1,11 +1,12 @@
 // Responses to requests that never reach a route or a hook: a malformed URL encoding or an
-// over-long path parameter (Fastify's `frameworkErrors`), and bytes Node's HTTP parser cannot read,
-// such as a body longer or shorter than its Content-Length (the server's `clientError`). Fastify
+// over-long path parameter (Fastify's `frameworkErrors`), bytes Node's HTTP parser cannot read,
+// such as a body longer or shorter than its Content-Length (the server's `clientError`), and an
+// Expect header the server cannot meet (the server's `checkExpectation`). Fastify
 // answers these with its own body (internal codes, the path echoed) and none of our headers; these
 // handlers give them the shape of every other response (§1): a string `detail`, X-Request-Id,
 // X-Process-Time and the security headers.
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -70,17 +71,38 @@ export function unroutedErrorHandlers(config: Config) {
       const [status, detail] = clientErrorAnswer(error.code);
       const requestId = randomUUID();
       this.log.debug({ err: error, reqId: requestId, status }, 'unreadable HTTP request');
-      const body = JSON.stringify({ detail });
-      const headers = {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': String(Buffer.byteLength(body)),
-        connection: 'close',
-        'x-request-id': requestId,
-        ...security,
-        'x-process-time': processTime((performance.now() - started) / 1000),
-      };
+      const { body, headers } = closingAnswer(detail, requestId, security, started);
       const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
       socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${body}`);
     },
   };
+}
+
+/** A JSON error body and the headers of an answer that ends its connection. */
+function closingAnswer(detail: string, requestId: string, security: Record<string, string>, started: number) {
+  const body = JSON.stringify({ detail });
+  const headers = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+    'x-request-id': requestId,
+    ...security,
+    'x-process-time': processTime((performance.now() - started) / 1000),
+  };
+  return { body, headers };
+}
+
+/**
+ * An Expect header other than 100-continue: Node answers it itself (a bare 417 without a body or
+ * our headers) unless the server listens for it. The request never reaches Fastify; its body is
+ * left unread, so the connection ends.
+ */
+export function answerFailedExpectations(app: FastifyInstance, config: Config): void {
+  const security = securityHeaders(securityHeaderOptions(config));
+  app.server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const started = performance.now();
+    const { body, headers } = closingAnswer('Expectation failed: only "Expect: 100-continue" is supported', randomUUID(), security, started);
+    response.writeHead(417, headers);
+    response.end(body);
+  });
 }

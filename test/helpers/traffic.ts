@@ -1,12 +1,13 @@
 // Traffic for the process tests: single requests that report a refused or cut connection instead of
 // throwing, a stream of API reads and writes from several keep-alive clients, and a request left in
 // flight (its body half sent) to finish later.
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
 export interface Outcome {
   status?: number;
   body?: string;
+  headers?: IncomingHttpHeaders;
   /** The connection was refused or cut before an answer: the request was never accepted. */
   error?: string;
 }
@@ -32,7 +33,7 @@ export function call(url: string, options: CallOptions = {}): Promise<Outcome> {
       (res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
         res.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
       },
     );
@@ -119,4 +120,32 @@ export async function halfSentRequest(port: number, path: string, headers: Recor
         socket.write(payload.subarray(half));
       }),
   };
+}
+
+/** Writes `raw` bytes on a fresh connection and returns everything the server writes until it closes the connection. */
+export async function rawExchange(port: number, raw: string | Buffer, endWrite: boolean, timeoutMs = 10_000): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(raw);
+  if (endWrite) socket.end();
+  // A server that neither answers nor closes must fail the test, not hang it.
+  const timer = setTimeout(() => socket.destroy(new Error('timed out')), timeoutMs);
+  await closed;
+  clearTimeout(timer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The status, headers (lowercased names) and body of one raw HTTP/1.1 response. */
+export function parseRawResponse(response: string): { status: number; headers: Record<string, string>; body: string } {
+  const [head = '', body = ''] = response.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
 }

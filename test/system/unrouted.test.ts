@@ -2,10 +2,10 @@
 // bytes the HTTP parser cannot read (a body that does not match its Content-Length) — answer like
 // every other response (§1): a string `detail` and nothing internal, X-Request-Id, X-Process-Time
 // and the same security headers.
-import { once } from 'node:events';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { parseRawResponse, rawExchange } from '../helpers/traffic.js';
 
 let t: TestApp;
 let securityHeaders: Record<string, string>;
@@ -74,27 +74,6 @@ describe('bytes the HTTP parser cannot read (a raw socket against a listening se
     port = (t.app.server.address() as AddressInfo).port;
   });
 
-  /** Sends `raw` and returns everything the server writes until it closes the connection. */
-  async function exchange(raw: string, endWrite: boolean): Promise<string> {
-    const socket = connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.write(raw);
-    if (endWrite) socket.end();
-    await once(socket, 'close');
-    return Buffer.concat(chunks).toString('utf8');
-  }
-
-  function parse(response: string) {
-    const [head = '', body = ''] = response.split('\r\n\r\n');
-    const [statusLine = '', ...lines] = head.split('\r\n');
-    const headers = Object.fromEntries(
-      lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
-    );
-    return { status: Number(statusLine.split(' ')[1]), headers, body };
-  }
-
   const login = '{"username":"someone","password":"secret-password"}';
   it.each([
     ['a body longer than its Content-Length', `Content-Length: 5\r\n\r\n${login}`, false],
@@ -102,17 +81,25 @@ describe('bytes the HTTP parser cannot read (a raw socket against a listening se
     ['a Content-Length that is not a number', `Content-Length: abc\r\n\r\n${login}`, false],
     ['Content-Length together with Transfer-Encoding', 'Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', false],
   ])('answers %s with 400 and the usual headers', async (_label, rest, endWrite) => {
-    const response = await exchange(`POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${rest}`, endWrite);
-    const { status, headers, body } = parse(response.slice(response.lastIndexOf('HTTP/1.1 ')));
+    const response = await rawExchange(port, `POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${rest}`, endWrite);
+    const { status, headers, body } = parseRawResponse(response.slice(response.lastIndexOf('HTTP/1.1 ')));
     expect(status).toBe(400);
     expect(JSON.parse(body)).toEqual({ detail: 'Malformed HTTP request' });
     expect(Number(headers['content-length'])).toBe(Buffer.byteLength(body));
     expectFollowsTheRules(status, headers, body, 'login');
   });
 
+  it('answers an Expect header other than 100-continue with 417 and the usual headers (Node alone sends a bare 417)', async () => {
+    const response = await rawExchange(port, `PATCH /api/tasks/1 HTTP/1.1\r\nHost: localhost\r\nExpect: 42-whatever\r\nContent-Length: 2\r\n\r\n{}`, false);
+    const { status, headers, body } = parseRawResponse(response);
+    expect(status).toBe(417);
+    expect(JSON.parse(body)).toEqual({ detail: 'Expectation failed: only "Expect: 100-continue" is supported' });
+    expectFollowsTheRules(status, headers, body, '42-whatever');
+  });
+
   it('answers oversized headers with 431', async () => {
-    const response = await exchange(`GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, false);
-    const { status, headers, body } = parse(response);
+    const response = await rawExchange(port, `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, false);
+    const { status, headers, body } = parseRawResponse(response);
     expect(status).toBe(431);
     expectFollowsTheRules(status, headers, body, 'aaaa');
   });
