@@ -28,7 +28,8 @@ const security = [{ bearerAuth: [] }];
 const WEBHOOK_NOT_FOUND = 'Webhook not found';
 
 const DELIVERY_FORMAT =
-  'Each delivery is a POST with a JSON body `{"event", "delivered_at", "data"}` and the headers `X-CTMS-Event`, ' +
+  'Each delivery is a POST with a JSON body `{"event", "delivered_at", "data"}` (`delivered_at`: when the change ' +
+  'was made; every attempt sends the same bytes) and the headers `X-CTMS-Event`, ' +
   '`X-CTMS-Delivery` (a UUID, the same on every attempt: use it to ignore repeats) and ' +
   '`X-CTMS-Signature: sha256=<hex HMAC-SHA256 of the raw body with the secret>`. `data` is `{"task"}` for ' +
   'task.created and task.deleted, `{"task", "changes"}` (changed field names) for task.updated, `{"task", "from", ' +
