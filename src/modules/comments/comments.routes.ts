@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../errors.js';
 import { currentUser } from '../../plugins/auth.js';
-import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
+import { errorResponses } from '../../schemas/common.js';
 import { canSeeTask, TASK_NOT_FOUND } from '../tasks/tasks.policy.js';
 import { findTaskRecord } from '../tasks/tasks.repository.js';
 import { countComments, listComments } from './comments.repository.js';
@@ -17,6 +17,7 @@ import {
   CommentParamsSchema,
   CommentPublicSchema,
   CommentWriteSchema,
+  TaskCommentsParamsSchema,
 } from './comments.schemas.js';
 import { addComment, editComment, removeComment } from './comments.service.js';
 
@@ -36,7 +37,7 @@ export async function commentsRoutes(fastify: FastifyInstance): Promise<void> {
         description:
           'Oldest first, for whoever sees the task (a task the caller may not see answers 404). Paged by `limit` ' +
           `(1–500, default ${COMMENT_PAGE_DEFAULT}) and \`offset\`; the total is in \`X-Total-Count\`.`,
-        params: IdParamsSchema,
+        params: TaskCommentsParamsSchema,
         querystring: CommentListQuerySchema,
         response: {
           200: Type.Array(CommentPublicSchema, {
@@ -69,7 +70,7 @@ export async function commentsRoutes(fastify: FastifyInstance): Promise<void> {
           'The assignee is notified (`comment_added`), and so is every `@username` mentioned who can see the task ' +
           '(`mentioned`; a mentioned assignee gets only that one); never the author. Mentions of unknown users, or of ' +
           'users who cannot see the task, are ignored. The task history records `comment_added`.',
-        params: IdParamsSchema,
+        params: TaskCommentsParamsSchema,
         body: CommentWriteSchema,
         response: { 201: CommentPublicSchema, ...errorResponses(401, 403, 404, 422) },
       },

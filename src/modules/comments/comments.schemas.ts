@@ -1,6 +1,6 @@
 // Comment request and response schemas (§12).
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTimeSchema, IdSchema } from '../../schemas/common.js';
+import { DateTimeSchema, MAX_ID } from '../../schemas/common.js';
 
 export const COMMENT_BODY_MAX = 5000;
 export const COMMENT_PAGE_MAX = 500;
@@ -14,7 +14,10 @@ const BodyFieldSchema = Type.String({
     '`@username` mentions notify those users when they can see the task.',
 });
 
-export const CommentWriteSchema = Type.Object({ body: BodyFieldSchema }, { description: 'A comment. Unknown fields are ignored.' });
+export const CommentWriteSchema = Type.Object(
+  { body: BodyFieldSchema },
+  { description: 'A comment. Unknown fields are ignored.', examples: [{ body: 'The runners are ready, @demo_dev: over to you.' }] },
+);
 export type CommentWrite = Static<typeof CommentWriteSchema>;
 
 export const CommentPublicSchema = Type.Object(
@@ -31,7 +34,13 @@ export const CommentPublicSchema = Type.Object(
 );
 export type CommentPublic = Static<typeof CommentPublicSchema>;
 
-export const CommentParamsSchema = Type.Object({ id: IdSchema, cid: IdSchema });
+// The docs' examples name data `ctms seed-demo` creates: task 1 and the demo manager's comment 1 on it.
+const TaskIdSchema = Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'Task id', examples: [1] });
+export const TaskCommentsParamsSchema = Type.Object({ id: TaskIdSchema });
+export const CommentParamsSchema = Type.Object({
+  id: TaskIdSchema,
+  cid: Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'Comment id (of this task)', examples: [1] }),
+});
 
 export const CommentListQuerySchema = Type.Object({
   limit: Type.Optional(

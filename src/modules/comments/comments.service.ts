@@ -1,7 +1,7 @@
 // Writing comments: each operation checks the task's visibility and the comment rules, writes the
 // comment, a task history row (action comment_added / comment_edited / comment_deleted, changes
 // ["comment"]) and the notifications it calls for, all in one transaction. The caller pushes the
-// returned notifications only after the commit.
+// returned notifications only after the commit. Given a transaction (seed-demo), they run in it.
 //
 // Mentions: `@username` of an active, verified user who can see the task; unknown or invisible
 // names are ignored (no error, nothing that tells them apart). An edit notifies only the users it
@@ -15,6 +15,7 @@ import type { NotificationPublic } from '../notifications/notifications.schemas.
 import { insertHistory, type HistoryAction } from '../tasks/history.repository.js';
 import { canSeeTask, enforce, TASK_NOT_FOUND, type Actor } from '../tasks/tasks.policy.js';
 import { findTaskRecord, type TaskRecord } from '../tasks/tasks.repository.js';
+import { inTransaction } from '../tasks/tasks.service.js';
 import { enqueueWebhookEvents } from '../webhooks/webhook-events.js';
 import { checkCanComment, checkDeleteComment, checkEditComment } from './comments.policy.js';
 import {
@@ -81,7 +82,7 @@ export async function addComment(
   enforce(checkCanComment(actor));
   const text = normalizeCommentBody(body);
   const timestamp = now.toISOString();
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const task = await visibleTask(trx, actor, taskId);
     const id = await insertComment(trx, { taskId, userId: actor.id, body: text }, timestamp);
     await history(trx, task, actor, 'comment_added', timestamp);
@@ -111,7 +112,7 @@ export async function editComment(
 ): Promise<CommentChange<CommentPublic>> {
   const text = normalizeCommentBody(body);
   const timestamp = now.toISOString();
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const { task, comment } = await visibleComment(trx, actor, taskId, commentId);
     enforce(checkEditComment(actor, comment));
     if (comment.body === text) return { result: comment, notifications: [] };
@@ -133,7 +134,7 @@ export async function editComment(
 }
 
 export async function removeComment(db: Database, actor: Actor, taskId: number, commentId: number, now: Date): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     const { task, comment } = await visibleComment(trx, actor, taskId, commentId);
     enforce(checkDeleteComment(actor, comment));
     await deleteCommentRow(trx, commentId);

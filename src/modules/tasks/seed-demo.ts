@@ -10,6 +10,7 @@ import type { Role, TaskPriority, TaskStatus } from '../../db/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import { hashPassword } from '../../lib/hash.js';
 import { workingMinutesLeft, type Actor, type WorkHours } from './tasks.policy.js';
+import { addComment } from '../comments/comments.service.js';
 import { createTask, normalizeCreate, updateTask } from './tasks.service.js';
 
 export interface DemoLogin {
@@ -247,6 +248,12 @@ export async function seedDemo(db: Database, config: Config, clock: Clock): Prom
         await updateTask(trx, manager, result.taskId, { status }, now, config);
       }
       if (task.actual !== undefined) await updateTask(trx, manager, result.taskId, { actualHours: task.actual }, now, config);
+    }
+    // A comment of the manager on the first task (the docs' comment examples edit it).
+    const managerName = users.find((user) => user.role === 'manager')?.username ?? '';
+    const firstTask = taskIds.get(DEMO_TASKS[0]?.key ?? '');
+    if (firstTask !== undefined) {
+      await addComment(trx, { ...manager, username: managerName }, firstTask, `The runners are ready, @${DEMO_DEVELOPER}: over to you.`, now);
     }
   });
 

@@ -151,7 +151,7 @@ export function normalizeUpdate(input: TaskUpdate): NormalizedUpdate {
 // Shared checks inside a transaction.
 
 /** Runs `work` in a new transaction, or in the caller's when `db` already is one (e.g. seeding). */
-function inTransaction<T>(db: Database, work: (trx: Database) => Promise<T>): Promise<T> {
+export function inTransaction<T>(db: Database, work: (trx: Database) => Promise<T>): Promise<T> {
   return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
