@@ -89,7 +89,7 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
   // uniqueness (usernames, e-mails, tag names) and search must agree, so lower() is JavaScript's
   // here — registered on every connection, before any index on lower(...) is built or used.
   raw.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? lowerLikePostgres(value) : value));
-  const dialect = new ImmediateSqliteDialect({ database: bindBooleansAsIntegers(raw) });
+  const dialect = new ImmediateSqliteDialect({ database: cachingStatements(raw) });
   const db = new Kysely<DB>({ dialect, log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
   let closed = false;
   return {
@@ -209,31 +209,67 @@ export function lowerLikePostgres(text: string): string {
   return out;
 }
 
-/** Wraps better-sqlite3 so statements accept JS booleans (bound as 1/0), like pg does. */
-function bindBooleansAsIntegers(raw: SqliteDatabase.Database): SqliteDatabase.Database {
-  const bind = (p: unknown) => (typeof p === 'boolean' ? (p ? 1 : 0) : p);
-  // Kysely passes its parameters as one array argument.
-  const convert = (params: unknown[]) => params.map((p) => (Array.isArray(p) ? p.map(bind) : bind(p)));
-  const prepare = raw.prepare.bind(raw);
+/** Prepared statements kept per connection (the distinct SQL texts of the app number a few hundred). */
+const STATEMENT_CACHE_SIZE = 500;
+
+type Statement = SqliteDatabase.Statement<unknown[]>;
+
+/** JS booleans bound as 1/0, like pg does; the parameters are copied only when one is found. */
+function bindableParameters(params: readonly unknown[]): unknown[] {
+  for (let i = 0; i < params.length; i++) {
+    if (typeof params[i] === 'boolean') return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
+  }
+  return params as unknown[];
+}
+
+/** What Kysely's SQLite driver uses of a statement. */
+interface DriverStatement {
+  readonly reader: boolean;
+  all(params: readonly unknown[]): unknown[];
+  run(params: readonly unknown[]): SqliteDatabase.RunResult;
+  iterate(params: readonly unknown[]): IterableIterator<unknown>;
+}
+
+/** A statement that accepts JS booleans (Kysely passes its parameters as one array argument). */
+function driverStatement(statement: Statement): DriverStatement {
+  return {
+    reader: statement.reader,
+    all: (params) => statement.all(bindableParameters(params)),
+    run: (params) => statement.run(bindableParameters(params)),
+    iterate: (params) => statement.iterate(bindableParameters(params)),
+  };
+}
+
+/**
+ * better-sqlite3 as Kysely's SQLite driver sees it, with two changes: statements accept JS booleans,
+ * and `prepare` reuses a statement compiled earlier for the same SQL text (least recently used
+ * evicted beyond STATEMENT_CACHE_SIZE) instead of compiling it for every query — compiling cost
+ * about as much as running the queries of a page. SQLite recompiles a cached statement by itself
+ * when a migration changes the schema. A statement still being iterated is busy and cannot run a
+ * second time meanwhile: then a fresh one is compiled for that query.
+ */
+export function cachingStatements(raw: SqliteDatabase.Database): SqliteDatabase.Database {
+  const cache = new Map<string, { statement: Statement; wrapped: DriverStatement }>();
+  const prepare = (source: string): DriverStatement => {
+    const cached = cache.get(source);
+    if (cached && !cached.statement.busy) {
+      // Most recently used last: Map keeps insertion order, so the first key is the eviction victim.
+      cache.delete(source);
+      cache.set(source, cached);
+      return cached.wrapped;
+    }
+    const statement = raw.prepare(source) as Statement;
+    const wrapped = driverStatement(statement);
+    if (cached) return wrapped;
+    cache.set(source, { statement, wrapped });
+    if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    return wrapped;
+  };
   return new Proxy(raw, {
-    get(target, prop, receiver) {
-      if (prop !== 'prepare') {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      }
-      return (source: string) => {
-        const statement = prepare(source);
-        return new Proxy(statement, {
-          get(st, key, rcv) {
-            const value = Reflect.get(st, key, rcv) as unknown;
-            if (typeof value !== 'function') return value;
-            if (key === 'all' || key === 'get' || key === 'run' || key === 'iterate') {
-              return (...params: unknown[]) => (value as (...a: unknown[]) => unknown).apply(st, convert(params));
-            }
-            return (value as (...a: unknown[]) => unknown).bind(st);
-          },
-        });
-      };
+    get(target, prop) {
+      if (prop === 'prepare') return prepare;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
 }
