@@ -25,7 +25,7 @@ export function findNul(value: unknown, path: (string | number)[] = []): (string
   return null;
 }
 
-const NUL_MESSAGE = 'must not contain NUL characters';
+export const NUL_MESSAGE = 'must not contain NUL characters';
 
 const takesBody = (request: FastifyRequest) => request.routeOptions.schema?.body !== undefined;
 

@@ -3,8 +3,9 @@
 // - every /api route (and every unknown path): RATE_LIMIT_PER_MINUTE per user when the request
 //   carries a valid access token, else per client IP;
 // - the public auth routes (register, verify-email, resend-verification, login, refresh, password reset):
-//   RATE_LIMIT_AUTH_PER_MINUTE per client IP, each route counted on its own, instead of the above;
-// - login, in addition: RATE_LIMIT_LOGIN_PER_USERNAME attempts per username (or e-mail) in
+//   RATE_LIMIT_AUTH_PER_MINUTE per client IP, each route counted on its own (login and its OAuth2
+//   form /token together), instead of the above;
+// - login (and /token), in addition: RATE_LIMIT_LOGIN_PER_USERNAME attempts per username (or e-mail) in
 //   RATE_LIMIT_LOGIN_WINDOW_MINUTES, whatever the address, so one account's password cannot be
 //   guessed at from many addresses.
 // /health, /, /docs, /openapi.json and the notification socket are not limited: probes, static
@@ -24,11 +25,12 @@ import { createCounterStore } from './rate-limit-store.js';
 const API_PREFIX = '/api/';
 /** POST routes anyone may call: limited per address, more strictly than the rest. */
 const AUTH_ROUTES = new Set(
-  ['register', 'verify-email', 'resend-verification', 'login', 'refresh', 'password-reset/request', 'password-reset/confirm'].map(
+  ['register', 'verify-email', 'resend-verification', 'login', 'token', 'refresh', 'password-reset/request', 'password-reset/confirm'].map(
     (name) => `/api/auth/${name}`,
   ),
 );
-const LOGIN_ROUTE = '/api/auth/login';
+/** Login and its OAuth2 form (/token) share one allowance per username. */
+const LOGIN_ROUTES = new Set(['/api/auth/login', '/api/auth/token']);
 const MINUTE_MS = 60_000;
 
 export const tooManyRequests = (retryAfterSeconds: number) => {
@@ -50,6 +52,8 @@ function limitOf(request: FastifyRequest): Limit {
 }
 
 const clientAddress = (request: FastifyRequest) => normalizeIP(request.ip);
+/** The route whose allowance a request uses: /token is a login. */
+const countedAs = (route: string | undefined) => (route !== undefined && LOGIN_ROUTES.has(route) ? '/api/auth/login' : route);
 
 export const rateLimitPlugin = fp(
   async (app: FastifyInstance) => {
@@ -75,7 +79,7 @@ export const rateLimitPlugin = fp(
     });
     const perAddress = app.rateLimit({
       max: config.rateLimitAuthPerMinute,
-      keyGenerator: (request) => `auth:${request.routeOptions.url}:ip:${clientAddress(request)}`,
+      keyGenerator: (request) => `auth:${countedAs(request.routeOptions.url)}:ip:${clientAddress(request)}`,
     });
     const perUsername = app.createRateLimit({
       max: config.rateLimitLoginPerUsername,
@@ -90,7 +94,7 @@ export const rateLimitPlugin = fp(
     });
     // After validation: the body names the username.
     app.addHook('preHandler', async (request) => {
-      if (request.method !== 'POST' || request.routeOptions.url !== LOGIN_ROUTE) return;
+      if (request.method !== 'POST' || !LOGIN_ROUTES.has(request.routeOptions.url ?? '')) return;
       const attempt = await perUsername(request);
       if (!attempt.isAllowed && attempt.isExceeded) throw tooManyRequests(attempt.ttlInSeconds);
     });
@@ -119,7 +123,7 @@ function documentLimits(app: FastifyInstance, route: RouteOptions): void {
   let limits = `${config.rateLimitPerMinute} requests a minute per user (per client address without a valid access token)`;
   if (methods.includes('POST') && AUTH_ROUTES.has(route.url)) {
     limits = `${config.rateLimitAuthPerMinute} requests a minute per client address`;
-    if (route.url === LOGIN_ROUTE) {
+    if (LOGIN_ROUTES.has(route.url)) {
       limits +=
         `, and ${config.rateLimitLoginPerUsername} attempts per username or e-mail every ${config.rateLimitLoginWindowMinutes} minutes ` +
         'whatever the address';

@@ -13,6 +13,10 @@ export type IdInput = number | string;
 export const IdParamsSchema = Type.Object({ id: IdSchema });
 export type IdParams = Static<typeof IdParamsSchema>;
 
+/** `{id}` of one kind of resource, with an id the demo data holds (`ctms seed-demo`) as the docs' example. */
+export const idParamsWithExample = (description: string, example: number) =>
+  Type.Object({ id: Type.Integer({ minimum: 1, maximum: MAX_ID, description, examples: [example] }) });
+
 export const DateTimeSchema = Type.String({ format: 'date-time', description: 'ISO 8601, UTC, with a Z suffix' });
 
 export const ErrorSchema = Type.Object(

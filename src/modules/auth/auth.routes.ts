@@ -12,6 +12,7 @@ import {
   InvitationPublicSchema,
   LoginSchema,
   MessageResponseSchema,
+  type Login,
   PasswordResetConfirmSchema,
   PasswordResetRequestSchema,
   RegisterResponseSchema,
@@ -35,6 +36,7 @@ import {
   type IssuedSession,
 } from './auth.service.js';
 import { INVITATION_TOKEN_DAYS, inviteUser } from './invitations.service.js';
+import { oauthTokenRoutes } from './oauth-token.routes.js';
 import { dummyPasswordHash } from './passwords.js';
 import {
   confirmPasswordReset,
@@ -63,6 +65,14 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const endSession = (request: FastifyRequest, reply: FastifyReply) => {
     request.renewedAccessToken = null;
     cookies.clear(reply);
+  };
+  /** Login's work, for /login and the OAuth2 /token alike: a new device session and its cookies. */
+  const startSession = async (request: FastifyRequest, reply: FastifyReply, credentials: Login) => {
+    const issued = await login(deps, credentials, client(request, cookies.deviceId(request)));
+    // The login may have evicted a session (device cap) or replaced this device's previous one.
+    app.notifier.sessionsRevoked([issued.userId]);
+    cookies.set(reply, issued.refresh.token, issued.deviceId);
+    return issued;
   };
   const tokenBody = (issued: IssuedSession) => ({
     access: issued.access.token,
@@ -218,14 +228,10 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: TokenResponseSchema, ...errorResponses(400, 403, 422) },
       },
     },
-    async (request, reply) => {
-      const issued = await login(deps, request.body, client(request, cookies.deviceId(request)));
-      // The login may have evicted a session (device cap) or replaced this device's previous one.
-      app.notifier.sessionsRevoked([issued.userId]);
-      cookies.set(reply, issued.refresh.token, issued.deviceId);
-      return tokenBody(issued);
-    },
+    async (request, reply) => tokenBody(await startSession(request, reply, request.body)),
   );
+
+  await app.register(oauthTokenRoutes, { startSession });
 
   app.post(
     '/refresh',

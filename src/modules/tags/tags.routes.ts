@@ -13,9 +13,10 @@ const security = [{ bearerAuth: [] }];
 export const TAG_NAME_MAX = 50;
 
 export const TagSchema = Type.Object({ id: Type.Integer(), name: Type.String() });
-export const TagCreateSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 200, description: '1–50 characters after trimming surrounding spaces' }),
-});
+export const TagCreateSchema = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200, description: '1–50 characters after trimming surrounding spaces' }) },
+  { examples: [{ name: 'release' }] },
+);
 
 function normalizeTagName(raw: string): string {
   const name = raw.trim();

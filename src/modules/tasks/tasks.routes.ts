@@ -8,7 +8,7 @@ import type { Database } from '../../db/database.js';
 import { notFound } from '../../errors.js';
 import { parseId } from '../../lib/ids.js';
 import { currentUser } from '../../plugins/auth.js';
-import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
+import { errorResponses } from '../../schemas/common.js';
 import { analyticsRouteOptions } from '../analytics/analytics.routes.js';
 import { listHistory } from './history.repository.js';
 import { parseDateTime } from './task-input.js';
@@ -29,6 +29,7 @@ import {
   BulkUpdateSchema,
   TaskCreateSchema,
   TaskHistoryEntrySchema,
+  TaskIdParamsSchema,
   TaskListQuerySchema,
   TaskPublicSchema,
   TaskUpdateSchema,
@@ -185,7 +186,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         security,
         summary: 'Read a task',
         description: `A task the caller may not see answers 404. ${ETAG_HEADER_DOC}`,
-        params: IdParamsSchema,
+        params: TaskIdParamsSchema,
         response: { 200: withETagHeader(TaskPublicSchema), ...errorResponses(401, 403, 404, 422) },
       },
       onRequest: app.requireUser,
@@ -212,7 +213,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
           'unless the task is currently critical. A parent that would make the task its own ancestor answers 422. ' +
           'With `If-Match` (an ETag from GET, or `*`) a task changed since answers 412 and nothing changes; a ' +
           'malformed If-Match answers 400. The response carries the new ETag.',
-        params: IdParamsSchema,
+        params: TaskIdParamsSchema,
         body: TaskUpdateSchema,
         headers: IfMatchHeadersSchema,
         response: { 200: withETagHeader(TaskPublicSchema), ...errorResponses(400, 401, 403, 404, 412, 422) },
@@ -242,7 +243,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         description:
           'Subtasks of the deleted task remain, with `parent_task: null`. Same permissions as an update. With ' +
           '`If-Match` a task changed since answers 412 and nothing is deleted; a malformed If-Match answers 400.',
-        params: IdParamsSchema,
+        params: TaskIdParamsSchema,
         headers: IfMatchHeadersSchema,
         response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 412, 422) },
       },
@@ -266,7 +267,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
           'Oldest first. Actions: "created", "status_changed" (from/to set), "updated", "bulk_update", and the comment ' +
           'activity "comment_added", "comment_edited", "comment_deleted"; ' +
           '`changes` lists the changed field names.',
-        params: IdParamsSchema,
+        params: TaskIdParamsSchema,
         response: { 200: Type.Array(TaskHistoryEntrySchema), ...errorResponses(401, 403, 404, 422) },
       },
       onRequest: app.requireUser,

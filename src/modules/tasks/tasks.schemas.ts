@@ -3,7 +3,7 @@
 // ISO 8601 text — both are then parsed precisely in task-input.ts (422 on failure).
 import { Type, type Static } from '@sinclair/typebox';
 import type { TaskPriority, TaskStatus } from '../../db/schema.js';
-import { DateTimeSchema, IdInputSchema, IdSchema } from '../../schemas/common.js';
+import { DateTimeSchema, IdInputSchema, IdSchema, idParamsWithExample } from '../../schemas/common.js';
 
 export const TASK_STATUSES = ['pending', 'in_progress', 'blocked', 'completed'] as const satisfies readonly TaskStatus[];
 export const TASK_PRIORITIES = ['low', 'medium', 'high', 'critical'] as const satisfies readonly TaskPriority[];
@@ -68,7 +68,21 @@ export const TaskCreateSchema = Type.Object(
     tags: Type.Optional(TaskFields.tags),
     priority_escalated: Type.Optional(TaskFields.priority_escalated),
   },
-  { description: 'A new task. Unknown fields are ignored.' },
+  {
+    description: 'A new task. Unknown fields are ignored.',
+    // Ids from `ctms seed-demo`: user 2 is the demo developer, tag 4 is "docs".
+    examples: [
+      {
+        title: 'Write the release notes',
+        description: 'Summarise the changes of this sprint for the customers.',
+        priority: 'high',
+        estimated_hours: 2.5,
+        deadline: '2030-06-28T16:00:00Z',
+        assigned_to: 2,
+        tags: [4],
+      },
+    ],
+  },
 );
 export type TaskCreate = Static<typeof TaskCreateSchema>;
 
@@ -90,8 +104,12 @@ export const TaskUpdateSchema = Type.Object(
     description:
       'Partial update: only the fields sent change. A client may send a whole Task back; read-only fields ' +
       '(id, is_parent, assigned_to_user, created_by, created_at, …) and unknown fields are ignored.',
+    examples: [{ status: 'completed', actual_hours: 5.5 }],
   },
 );
+
+/** Task 1 after `ctms seed-demo` ("Set up the CI pipeline", the demo developer's) is the docs' example. */
+export const TaskIdParamsSchema = idParamsWithExample('Task id', 1);
 export type TaskUpdate = Static<typeof TaskUpdateSchema>;
 
 export const TaskPublicSchema = Type.Object(
@@ -177,7 +195,7 @@ export const BulkUpdateSchema = Type.Object(
     task_ids: Type.Array(IdInputSchema(), { minItems: 1, maxItems: 500, description: '1–500 task ids; duplicates are ignored' }),
     status: TaskStatusSchema,
   },
-  { description: 'Set one status on many tasks, all or nothing' },
+  { description: 'Set one status on many tasks, all or nothing', examples: [{ task_ids: [5, 6], status: 'in_progress' }] },
 );
 export type BulkUpdate = Static<typeof BulkUpdateSchema>;
 

@@ -5,10 +5,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../errors.js';
 import { currentSessionId, currentUser } from '../../plugins/auth.js';
-import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
+import { errorResponses } from '../../schemas/common.js';
 import { canSeeUser, userListScope } from './users.policy.js';
 import { findUserById, listUsers } from './users.repository.js';
-import { toUserPublic, UserAdminUpdateSchema, UserPublicSchema, UserUpdateMeSchema } from './users.schemas.js';
+import { toUserPublic, UserAdminUpdateSchema, UserIdParamsSchema, UserPublicSchema, UserUpdateMeSchema } from './users.schemas.js';
 import { updateOwnProfile, updateUserAsManager, type UsersDeps } from './users.service.js';
 
 const tags = ['auth'];
@@ -89,7 +89,7 @@ export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
         security,
         summary: 'One user',
         description: 'Visible under the same rules as the list; any other id answers 404.',
-        params: IdParamsSchema,
+        params: UserIdParamsSchema,
         response: { 200: UserPublicSchema, ...errorResponses(401, 403, 404, 422) },
       },
     },
@@ -113,7 +113,7 @@ export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
           'Managers only. A manager cannot change their own role or deactivate themselves; only a developer\'s timezone ' +
           'can be set here. Deactivating a user revokes all of their sessions at once. Users the manager cannot see ' +
           '(other managers, auditors) answer 404, as in the list.',
-        params: IdParamsSchema,
+        params: UserIdParamsSchema,
         body: UserAdminUpdateSchema,
         response: { 200: UserPublicSchema, ...errorResponses(401, 403, 404, 422) },
       },

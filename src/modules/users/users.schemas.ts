@@ -1,7 +1,7 @@
 // Request and response shapes of /api/auth/users*. UserPublicSchema is the only way a user leaves
 // the service: fields not declared here (hashed_password, last_login) can never be serialized.
 import { Type, type Static } from '@sinclair/typebox';
-import { DateTimeSchema, IdSchema } from '../../schemas/common.js';
+import { DateTimeSchema, IdSchema, idParamsWithExample } from '../../schemas/common.js';
 import type { CurrentUser } from './users.types.js';
 
 export const RoleSchema = Type.Union([Type.Literal('manager'), Type.Literal('developer'), Type.Literal('auditor')], {
@@ -38,7 +38,11 @@ export const UserUpdateMeSchema = Type.Object(
     current_password: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Required with new_password' })),
     new_password: Type.Optional(PasswordSchema),
   },
-  { description: 'Every field is optional; unknown fields are ignored.' },
+  {
+    description: 'Every field is optional; unknown fields are ignored.',
+    // A new address waits for its verification e-mail; every role may ask for one.
+    examples: [{ email: 'new.address@example.com' }],
+  },
 );
 export type UserUpdateMe = Static<typeof UserUpdateMeSchema>;
 
@@ -48,9 +52,12 @@ export const UserAdminUpdateSchema = Type.Object(
     is_active: Type.Optional(Type.Boolean({ description: 'false revokes every session of the user at once' })),
     timezone: Type.Optional(TimezoneSchema),
   },
-  { description: 'Every field is optional; unknown fields are ignored.' },
+  { description: 'Every field is optional; unknown fields are ignored.', examples: [{ role: 'developer', is_active: true }] },
 );
 export type UserAdminUpdate = Static<typeof UserAdminUpdateSchema>;
+
+/** The demo developer (id 2 after `ctms seed-demo`) is the docs' example. */
+export const UserIdParamsSchema = idParamsWithExample('User id', 2);
 
 export function toUserPublic(user: CurrentUser): UserPublic {
   return {
