@@ -216,7 +216,8 @@ describe('retries', () => {
   });
 
   it('gives up on a receiver that hangs after WEBHOOK_TIMEOUT_MS, and retries', async () => {
-    const hasty = await buildTestApp(webhookTestConfig({ webhookTimeoutMs: 300 }));
+    // Retries 1–2 s apart, so the failed attempt can be read before the next one starts.
+    const hasty = await buildTestApp(webhookTestConfig({ webhookTimeoutMs: 300, webhookBackoffBaseMs: 2000 }));
     try {
       const boss = await signIn(hasty.app, { role: 'manager' });
       const r = await receiver(() => 'hang');

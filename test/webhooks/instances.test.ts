@@ -42,8 +42,8 @@ const postTask = (app: FastifyInstance, headers: Record<string, string>, title: 
 
 describe('restarts', () => {
   it('sends a delivery left in the middle of its retry schedule once a new instance starts on the database', async () => {
-    // Retries 1–2 s apart: the first instance is closed while the retry waits.
-    const t = await firstInstance('A', { webhookBackoffBaseMs: 2000 });
+    // The retry comes 2–4 s after the failure: the first instance is closed while it waits.
+    const t = await firstInstance('A', { webhookBackoffBaseMs: 4000 });
     const boss = await signIn(t.app, { role: 'manager' });
     const r = await receiver(() => 500);
     await createWebhook(t.app, boss.headers, r.url, ['task.created']);
@@ -85,21 +85,22 @@ describe('restarts', () => {
   });
 
   it('closing waits for the attempt in flight and records it, leaving no claim behind', async () => {
-    const t = await firstInstance('A', { webhookTimeoutMs: 400 });
+    const t = await firstInstance('A', { webhookTimeoutMs: 2000 });
     const boss = await signIn(t.app, { role: 'manager' });
     const r = await receiver(() => 'hang');
     await createWebhook(t.app, boss.headers, r.url, ['task.created']);
     await postTask(t.app, boss.headers, 'In flight');
     await eventually(() => r.hanging === 1, 5000, 'the attempt in flight');
     await t.app.close();
-    expect((await rows(t))[0]).toMatchObject({ state: 'pending', attempt: 1, locked_by: null, error: 'Timed out after 400 ms' });
+    expect((await rows(t))[0]).toMatchObject({ state: 'pending', attempt: 1, locked_by: null, error: 'Timed out after 2000 ms' });
   });
 });
 
 describe('several instances', () => {
   it('sends each delivery exactly once when two instances share the database', async () => {
-    const t = await firstInstance('A', { webhookPollIntervalMs: 10 });
-    const second = await anotherInstance(t, 'B', { webhookPollIntervalMs: 10 });
+    // A generous timeout: a retry here could only mean a second send.
+    const t = await firstInstance('A', { webhookPollIntervalMs: 10, webhookTimeoutMs: 10_000 });
+    const second = await anotherInstance(t, 'B', { webhookPollIntervalMs: 10, webhookTimeoutMs: 10_000 });
     const boss = await signIn(t.app, { role: 'manager' });
     const r = await receiver();
     await createWebhook(t.app, boss.headers, r.url, ['task.created', 'task.updated']);
