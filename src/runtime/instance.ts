@@ -5,10 +5,11 @@
 // once on a second signal.
 import { buildApp } from '../app.js';
 import type { Config } from '../config.js';
-import { createDatabase, redactUrl } from '../db/database.js';
+import { createDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { runAdminBootstrap } from '../modules/users/admin-bootstrap.js';
 import { answerMetricsCollection, requestGroupMetrics } from './cluster-metrics.js';
+import { logDestination, startupSummary } from './log-output.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { onShutdownRequests } from './signals.js';
 
@@ -46,9 +47,11 @@ export async function runInstance(baseConfig: Config, { worker }: InstanceOption
   const config = inCluster ? Object.freeze({ ...baseConfig, jobsEnabled: baseConfig.jobsEnabled && worker === 1 }) : baseConfig;
   const database = createDatabase(config.databaseUrl);
   // In a cluster the primary migrated once, before starting any worker.
-  if (!inCluster) await migrateToLatest(database.db);
+  const migrated = inCluster ? null : await migrateToLatest(database.db);
+  const destination = await logDestination(config);
   const app = await buildApp(config, {
     database,
+    logger: destination === undefined ? undefined : { stream: destination },
     metrics: { worker: worker ?? 1, exposition: inCluster ? requestGroupMetrics : undefined },
   });
   if (inCluster && config.metricsEnabled) answerMetricsCollection(app.metricsRegistry);
@@ -62,6 +65,7 @@ export async function runInstance(baseConfig: Config, { worker }: InstanceOption
       if (closing) return;
       closing = true;
       app.log.info({ reason }, 'shutting down');
+      const started = Date.now();
       setTimeout(() => {
         app.log.error(`graceful shutdown took longer than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms); exiting`);
         process.exit(1);
@@ -72,7 +76,11 @@ export async function runInstance(baseConfig: Config, { worker }: InstanceOption
       setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS).unref();
       // The database closes after the app: closing the app flushes the audit queue into it.
       Promise.all([app.close().then(() => database.close()), metricsServer?.close()]).then(
-        () => process.exit(0),
+        () => {
+          const durationMs = Date.now() - started;
+          app.log.info({ durationMs }, `stopped after ${durationMs} ms: requests answered, connections closed`);
+          process.exit(0);
+        },
         (error: unknown) => {
           app.log.error({ err: error }, 'error during shutdown');
           process.exit(1);
@@ -99,13 +107,10 @@ export async function runInstance(baseConfig: Config, { worker }: InstanceOption
       log: app.log,
     });
   }
-  const where = `http://${config.host}:${config.port}`;
   if (inCluster) {
-    app.log.info({ worker, jobs: config.jobsEnabled }, `worker ${worker} listening on ${where}`);
+    app.log.info({ worker, jobs: config.jobsEnabled }, `worker ${worker} listening on http://${config.host}:${config.port}`);
   } else {
-    app.log.info(
-      { database: redactUrl(config.databaseUrl), environment: config.environment },
-      `${config.appName} ${config.appVersion} listening on ${where} (docs at /docs)`,
-    );
+    const summary = startupSummary(config, { migrationsApplied: migrated?.length ?? 0, workers: 1 });
+    app.log.info(summary.fields, summary.message);
   }
 }

@@ -10,10 +10,11 @@ import cluster, { type Worker } from 'node:cluster';
 import { pino } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
-import { createDatabase, redactUrl } from '../db/database.js';
+import { createDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { runAdminBootstrap } from '../modules/users/admin-bootstrap.js';
 import { GroupMetrics } from './cluster-metrics.js';
+import { logDestination, startupSummary } from './log-output.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { onShutdownRequests, SHUTDOWN_MESSAGE } from './signals.js';
 
@@ -42,10 +43,14 @@ interface Slot {
 }
 
 export async function runPrimary(config: Config): Promise<void> {
-  const log = pino({ level: config.logLevel }).child({ role: 'primary' });
+  const destination = await logDestination(config);
+  const log = (destination === undefined ? pino({ level: config.logLevel }) : pino({ level: config.logLevel }, destination)).child({
+    role: 'primary',
+  });
   const database = createDatabase(config.databaseUrl);
+  let migrationsApplied = 0;
   try {
-    await migrateToLatest(database.db);
+    migrationsApplied = (await migrateToLatest(database.db)).length;
     await runAdminBootstrap(database.db, config, new Date(), log);
   } finally {
     await database.close();
@@ -84,10 +89,8 @@ export async function runPrimary(config: Config): Promise<void> {
       slot.listening = true;
       if (!anyListened) {
         anyListened = true;
-        log.info(
-          { database: redactUrl(config.databaseUrl), environment: config.environment, workers: config.webConcurrency },
-          `${config.appName} ${config.appVersion} listening on http://${config.host}:${config.port} with ${config.webConcurrency} workers`,
-        );
+        const summary = startupSummary(config, { migrationsApplied, workers: config.webConcurrency });
+        log.info(summary.fields, summary.message);
       }
     });
     worker.on('exit', (code, signal) => onExit(slot, worker, code, signal));
@@ -124,7 +127,10 @@ export async function runPrimary(config: Config): Promise<void> {
 
   let metricsServer: MetricsServer | null = null;
   const finish = () => {
-    Promise.resolve(metricsServer?.close()).finally(() => process.exit(exitCode));
+    Promise.resolve(metricsServer?.close()).finally(() => {
+      log.info({ exitCode }, `stopped: every worker has exited${exitCode === 0 ? '' : ' (not all cleanly)'}`);
+      process.exit(exitCode);
+    });
   };
 
   const stop = (reason: string) => {

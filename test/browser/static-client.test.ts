@@ -56,7 +56,7 @@ describeInBrowser('a client served through STATIC_DIR in Chromium', () => {
   });
 
   it('takes the hashed script from its cache on the next page: immutable, never asked for again', async () => {
-    const asked = () => logs.lines.filter((line) => line.includes('"url":"/assets/app-3f2a1c9e.js"') && line.includes('incoming request')).length;
+    const asked = () => logs.lines.filter((line) => line.includes('"url":"/assets/app-3f2a1c9e.js"') && line.includes('"statusCode"')).length;
     expect(asked()).toBe(1);
     await page.goto(`${origin}/tasks/7`);
     await expect.poll(() => page.locator('#app').innerText()).toBe('route /tasks/7');
