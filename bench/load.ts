@@ -23,6 +23,10 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
+  /** Seconds measured. */
+  seconds: number;
+  /** Every 2xx latency (ms), ascending. */
+  latencies: Float64Array;
   requests: number;
   rps: number;
   p50: number;
@@ -82,6 +86,8 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
   return {
+    seconds: result.duration,
+    latencies: sorted,
     requests: sorted.length,
     rps: sorted.length / result.duration,
     p50: percentile(sorted, 50),
@@ -89,5 +95,31 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
     errors: result.non2xx + result.errors,
     statusCodes,
     bytesPerResponse: sorted.length === 0 ? 0 : bytes / sorted.length,
+  };
+}
+
+/** Several runs of one thing as one: requests over the total time, percentiles over all latencies. */
+export function combine(results: readonly LoadResult[]): LoadResult {
+  const seconds = results.reduce((sum, r) => sum + r.seconds, 0);
+  const latencies = new Float64Array(results.reduce((n, r) => n + r.latencies.length, 0));
+  let at = 0;
+  for (const r of results) {
+    latencies.set(r.latencies, at);
+    at += r.latencies.length;
+  }
+  latencies.sort();
+  const statusCodes: Record<string, number> = {};
+  for (const r of results) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  const bytes = results.reduce((sum, r) => sum + r.bytesPerResponse * r.requests, 0);
+  return {
+    seconds,
+    latencies,
+    requests: latencies.length,
+    rps: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    statusCodes,
+    bytesPerResponse: latencies.length === 0 ? 0 : bytes / latencies.length,
   };
 }

@@ -17,7 +17,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { hashPassword } from '../src/lib/hash.js';
 import { productionBuild } from '../test/helpers/production-build.js';
 import { runFanout, type FanoutResult } from './fanout.js';
-import { drive, type LoadResult } from './load.js';
+import { combine, drive, type LoadResult } from './load.js';
 import { parseOptions, type BenchOptions, type ScenarioName } from './options.js';
 import { sampler, spawnServer, type Served } from './processes.js';
 import { machine, resultsTable, targetsTable, type Row, type Target } from './report.js';
@@ -128,17 +128,43 @@ async function startCeiling(bench: Bench, kind: string): Promise<Served> {
   });
 }
 
-/** Warm-up (not counted), then the measured run, with the server's RSS sampled throughout. */
-async function measure(bench: Bench, server: Served, scenario: Pick<HttpScenario, 'next'>, path?: string): Promise<LoadResult & { rss: number }> {
-  const { connections, duration, warmup } = bench.options;
-  const next = path === undefined ? scenario.next : () => ({ method: 'GET' as const, path });
-  if (warmup > 0) await drive({ url: server.url, connections, duration: warmup, next });
-  const rss = sampler(() => server.rss());
-  const result = await drive({ url: server.url, connections, duration, next });
-  return { ...result, rss: rss.stop() };
+/** Slices each contender's run is cut into when several are measured in turn. */
+const ROUNDS = 3;
+
+interface Contender {
+  server: Served;
+  next: HttpScenario['next'];
 }
 
+/**
+ * Warm-up (not counted), then the measured runs with each server's RSS sampled throughout. Several
+ * contenders (a scenario and its ceiling; one worker and two) take turns in short slices, so that
+ * the machine's other load, which drifts from minute to minute, falls on each of them alike.
+ */
+async function measure(bench: Bench, contenders: Contender[]): Promise<Array<LoadResult & { rss: number }>> {
+  const { connections, duration, warmup } = bench.options;
+  for (const c of contenders) if (warmup > 0) await drive({ url: c.server.url, connections, duration: warmup, next: c.next });
+  const rounds = contenders.length > 1 ? Math.max(1, Math.min(ROUNDS, duration)) : 1;
+  const parts: LoadResult[][] = contenders.map(() => []);
+  const rss = contenders.map(() => 0);
+  for (let round = 0; round < rounds; round++) {
+    for (const [k, c] of contenders.entries()) {
+      const sampling = sampler(() => c.server.rss());
+      parts[k]?.push(await drive({ url: c.server.url, connections, duration: duration / rounds, next: c.next }));
+      rss[k] = Math.max(rss[k] ?? 0, sampling.stop());
+    }
+  }
+  return parts.map((p, k) => ({ ...combine(p), rss: rss[k] ?? 0 }));
+}
+
+/** Scenarios (and ceilings) in which not one answer completed within the run: measured nothing. */
+const emptyRuns: string[] = [];
+
 function row(name: string, result: LoadResult & { rss: number }, note?: string): Row {
+  if (result.requests === 0) {
+    emptyRuns.push(name);
+    note = [note, 'no answer completed within the run'].filter(Boolean).join('; ');
+  }
   const codes = Object.entries(result.statusCodes)
     .filter(([code]) => !code.startsWith('2'))
     .map(([code, n]) => `${n}× ${code}`);
@@ -198,14 +224,23 @@ async function runLogin(bench: Bench, server: Served, scenario: HttpScenario, ro
   return { rawRate, idleProbe, stormProbe };
 }
 
-async function runCeiling(bench: Bench, name: ScenarioName, rows: Row[]): Promise<number | undefined> {
-  const ceiling = CEILING_OF[name];
-  const server = ceiling === undefined ? undefined : bench.ceilings.get(ceiling.kind);
-  if (ceiling === undefined || server === undefined) return undefined;
-  const result = await measure(bench, server, { next: () => ({ method: 'GET', path: ceiling.path }) });
-  rows.push(row(ceiling.label, result, 'bare node:http'));
-  if (result.errors > 0) bench.problems.push(`${ceiling.label}: ${result.errors} errors`);
-  return result.rps;
+/** A scenario, taking turns with its ceiling when it has one. */
+async function runScenario(bench: Bench, server: Served, scenario: HttpScenario, rows: Row[]): Promise<void> {
+  const ceiling = CEILING_OF[scenario.name];
+  const ceilingServer = ceiling === undefined ? undefined : bench.ceilings.get(ceiling.kind);
+  if (ceiling === undefined || ceilingServer === undefined) {
+    const [result] = await measure(bench, [{ server, next: scenario.next }]);
+    if (result) rows.push(row(scenario.name, result));
+    return;
+  }
+  const [result, bare] = await measure(bench, [
+    { server, next: scenario.next },
+    { server: ceilingServer, next: () => ({ method: 'GET', path: ceiling.path }) },
+  ]);
+  if (!result || !bare) return;
+  rows.push(row(ceiling.label, bare, 'bare node:http'));
+  if (bare.errors > 0) bench.problems.push(`${ceiling.label}: ${bare.errors} errors`);
+  rows.push({ ...row(scenario.name, result), ceilingRps: bare.rps });
 }
 
 async function runWsFanout(bench: Bench, server: Served, rows: Row[]): Promise<FanoutResult> {
@@ -291,7 +326,7 @@ function evaluateTargets(bench: Bench, rows: Row[], idleRss: number, login: Logi
           measured: `${fanout.received}/${fanout.sockets} notified, ${(perSocket / 1024).toFixed(1)} KiB per socket${fanout.sockets < 5000 ? ' (fewer than 5,000 sockets: not the target size)' : ''}`,
           pass: fanout.sockets >= 5000 ? fanout.received === fanout.sockets && perSocket <= 40 * 1024 : null,
         },
-    speedup === null
+    speedup === null || Number.isNaN(speedup)
       ? { name: 'WEB_CONCURRENCY=2 ≥ 1.6 × one process (reads)', measured: '— (--compare-workers)', pass: null }
       : { name: 'WEB_CONCURRENCY=2 ≥ 1.6 × one process (reads)', measured: `${speedup.toFixed(2)} × (geometric mean)`, pass: speedup >= 1.6 },
     { name: 'zero errors in every scenario', measured: errorRows.length === 0 ? '0' : errorRows.map((r) => `${r.scenario}: ${r.errors}`).join(', '), pass: errorRows.length === 0 },
@@ -299,24 +334,23 @@ function evaluateTargets(bench: Bench, rows: Row[], idleRss: number, login: Logi
   ];
 }
 
-/** The read scenarios with one process and with two, back to back on the same data. */
+/** The read scenarios with one process and with two, taking turns on the same data. */
 async function compareWorkers(bench: Bench, scenarios: HttpScenario[], rows: Row[]): Promise<number> {
   const ratios: number[] = [];
-  const results = new Map<string, number>();
-  for (const workers of [1, 2]) {
-    const server = await startService(bench, workers);
-    try {
-      for (const scenario of scenarios) {
-        const result = await measure(bench, server, scenario);
-        rows.push(row(`${scenario.name} (WEB_CONCURRENCY=${workers})`, result));
-        if (workers === 1) results.set(scenario.name, result.rps);
-        else ratios.push(result.rps / (results.get(scenario.name) ?? result.rps));
-      }
-    } finally {
-      await server.stop();
+  const servers = await Promise.all([startService(bench, 1), startService(bench, 2)]);
+  try {
+    for (const scenario of scenarios) {
+      const [one, two] = await measure(bench, servers.map((server) => ({ server, next: scenario.next })));
+      if (!one || !two) continue;
+      const comparable = one.requests > 0 && two.requests > 0;
+      rows.push(row(`${scenario.name} (WEB_CONCURRENCY=1)`, one));
+      rows.push(row(`${scenario.name} (WEB_CONCURRENCY=2)`, two, comparable ? `${(two.rps / one.rps).toFixed(2)} × one process` : 'not compared'));
+      if (comparable) ratios.push(two.rps / one.rps);
     }
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
   }
-  return Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / Math.max(1, ratios.length));
+  return ratios.length === 0 ? Number.NaN : Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length);
 }
 
 async function main(): Promise<number> {
@@ -394,9 +428,7 @@ async function main(): Promise<number> {
         login = await runLogin(bench, server, scenario, rows);
         continue;
       }
-      const result = await measure(bench, server, scenario);
-      const ceilingRps = await runCeiling(bench, name, rows);
-      rows.push({ ...row(name, result), ceilingRps });
+      await runScenario(bench, server, scenario, rows);
     }
     const reads = Object.values(scenarios).filter((s) => s.read && options.scenarios.includes(s.name));
     await server.stop();
@@ -422,6 +454,7 @@ async function main(): Promise<number> {
       writeFileSync(options.out, text);
       log(`written to ${options.out}`);
     }
+    for (const name of emptyRuns) bench.problems.push(`${name}: no answer completed within the run (nothing measured)`);
     if (bench.problems.length > 0) {
       console.error(`\nProblems:\n${bench.problems.map((p) => `  - ${p}`).join('\n')}`);
     }

@@ -69,27 +69,40 @@ export interface CreateDbOptions {
   poolSize?: number;
   /** Called with the SQL of every executed query (tests count queries with it). */
   onQuery?: (sql: string) => void;
+  /**
+   * DB_STATEMENT_TIMEOUT_MS: PostgreSQL cancels a statement running longer (statement_timeout, set
+   * on every connection); SQLite gives up waiting for another connection's write lock after it
+   * (busy_timeout). Either way the request ends with a 503 instead of waiting on. Default 5000 ms
+   * on SQLite, none on PostgreSQL.
+   */
+  statementTimeoutMs?: number;
 }
+
+/**
+ * How long a PostgreSQL query waits for a connection (a free one in the pool, or a new one to
+ * open) before it fails: a database that is down or saturated gets a quick 503, not a hung request.
+ */
+export const CONNECT_TIMEOUT_MS = 3000;
 
 export function createDatabase(url: string, options: CreateDbOptions = {}): DatabaseHandle {
   const parsed = parseDatabaseUrl(url);
   const log = options.onQuery ? (event: { query: { sql: string } }) => options.onQuery?.(event.query.sql) : undefined;
-  if (parsed.dialect === 'sqlite') return createSqlite(parsed.target, log);
-  return createPostgres(parsed.target, options.poolSize ?? 10, log);
+  if (parsed.dialect === 'sqlite') return createSqlite(parsed.target, log, options.statementTimeoutMs);
+  return createPostgres(parsed.target, options.poolSize ?? 10, log, options.statementTimeoutMs);
 }
 
-function createSqlite(path: string, log?: (e: { query: { sql: string } }) => void): DatabaseHandle {
+function createSqlite(path: string, log?: (e: { query: { sql: string } }) => void, busyTimeoutMs = 5000): DatabaseHandle {
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   const raw = new SqliteDatabase(path);
   raw.pragma('journal_mode = WAL');
   raw.pragma('foreign_keys = ON');
-  raw.pragma('busy_timeout = 5000');
+  raw.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
   raw.pragma('synchronous = NORMAL');
   // SQLite's own lower() folds ASCII only; PostgreSQL's folds every letter. Case-insensitive
   // uniqueness (usernames, e-mails, tag names) and search must agree, so lower() is JavaScript's
   // here — registered on every connection, before any index on lower(...) is built or used.
   raw.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? lowerLikePostgres(value) : value));
-  const dialect = new ImmediateSqliteDialect({ database: cachingStatements(raw) });
+  const dialect = new ImmediateSqliteDialect({ database: cachingStatements(raw) }, () => raw.inTransaction);
   const db = new Kysely<DB>({ dialect, log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
   let closed = false;
   return {
@@ -107,7 +120,12 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
   };
 }
 
-function createPostgres(connectionString: string, poolSize: number, log?: (e: { query: { sql: string } }) => void): DatabaseHandle {
+function createPostgres(
+  connectionString: string,
+  poolSize: number,
+  log?: (e: { query: { sql: string } }) => void,
+  statementTimeoutMs?: number,
+): DatabaseHandle {
   const parseTimestamp = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ);
   const types = {
     getTypeParser(oid: number, format?: 'text' | 'binary') {
@@ -120,9 +138,18 @@ function createPostgres(connectionString: string, poolSize: number, log?: (e: { 
       return pg.types.getTypeParser(oid, format);
     },
   };
-  const pool = new pg.Pool({ connectionString, max: poolSize, types: types as pg.CustomTypesConfig });
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    types: types as pg.CustomTypesConfig,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    ...(statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs }),
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor one losing it while checked out (the server stopped between two statements of a
+  // transaction): its statement fails on its own, and the pool drops the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<DB>({
     dialect: new CurrentSchemaPostgresDialect({ pool }),
     log: log ? (e) => void (e.level === 'query' && log(e)) : undefined,
@@ -143,12 +170,28 @@ function createPostgres(connectionString: string, poolSize: number, log?: (e: { 
  * (cluster workers) share the file: a deferred transaction that read before writing fails with
  * SQLITE_BUSY when another process wrote meanwhile (its snapshot is stale; the busy timeout cannot
  * help). An immediate one waits for the lock (busy_timeout) and then reads the latest data.
+ *
+ * Some errors (SQLITE_FULL, SQLITE_IOERR, …) make SQLite roll the transaction back by itself; a
+ * ROLLBACK then fails with "no transaction is active", and Kysely would throw that instead of the
+ * error that mattered. So the rollback is skipped when there is no transaction left to roll back.
  */
 class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(
+    config: ConstructorParameters<typeof SqliteDialect>[0],
+    private readonly inTransaction: () => boolean,
+  ) {
+    super(config);
+  }
+
   override createDriver(): Driver {
     const driver = super.createDriver();
+    const rollback = driver.rollbackTransaction.bind(driver);
     driver.beginTransaction = async (connection: DatabaseConnection) => {
       await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    // See the class comment: nothing to roll back when SQLite already did.
+    driver.rollbackTransaction = async (connection: DatabaseConnection) => {
+      if (this.inTransaction()) await rollback(connection);
     };
     return driver;
   }
@@ -296,8 +339,35 @@ export function isConcurrencyConflict(error: unknown): boolean {
     code === '40P01' ||
     code === '40001' ||
     code === '55P03' ||
-    code === 'SQLITE_BUSY' ||
+    code === 'SQLITE_BUSY_SNAPSHOT' ||
     isUniqueViolation(error) ||
     isForeignKeyViolation(error)
   );
+}
+
+/** Node's codes for a connection that could not be made or was cut. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** node-postgres's own messages for a pool that gave no connection in time or a connection that died. */
+const PG_CONNECTION_MESSAGES = /^(timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error|Client was closed)/;
+
+/**
+ * Why the database could not serve the statement, when the fault is the database's and not the
+ * request's: unreachable, shutting down, out of connections or space, or too slow
+ * (DB_STATEMENT_TIMEOUT_MS). Undefined for every other error. The text is for clients (a 503).
+ */
+export function databaseUnavailableReason(error: unknown): string | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code === '57014') return 'The database did not answer in time; please retry';
+  if (code === 'SQLITE_BUSY') return 'The database is busy; please retry';
+  if (code === 'SQLITE_FULL' || code === '53100') return 'The database is out of storage space';
+  if (typeof code === 'string' && (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN')) {
+    return 'The database storage failed';
+  }
+  if (
+    (typeof code === 'string' && (CONNECTION_ERRORS.has(code) || code.startsWith('08') || code.startsWith('57P') || code.startsWith('53'))) ||
+    (typeof message === 'string' && PG_CONNECTION_MESSAGES.test(message))
+  ) {
+    return 'The database is unavailable; please retry';
+  }
+  return undefined;
 }
