@@ -120,6 +120,15 @@ describe('task ETags and If-Match', () => {
       expect(await snapshotTasks(t.db)).toEqual(before);
     });
 
+    it('refuses an If-Match over 1024 characters with a 4xx, changing nothing', async () => {
+      const id = await newTask();
+      const before = await snapshotTasks(t.db);
+      const res = await patch(id, { priority: 'low' }, `"${'a'.repeat(2000)}"`);
+      expect(res.statusCode).toBe(422);
+      expect(typeof res.json().detail).toBe('string');
+      expect(await snapshotTasks(t.db)).toEqual(before);
+    });
+
     it('answers 404 and 403 as without If-Match, before any 412', async () => {
       const id = await newTask();
       const stale = '"stale"';

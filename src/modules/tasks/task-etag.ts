@@ -101,6 +101,7 @@ export const IfMatchHeadersSchema = Type.Object(
   {
     'if-match': Type.Optional(
       Type.String({
+        maxLength: 1024,
         description: 'An ETag from GET /api/tasks/{id} (or `*`): the write happens only if the task is unchanged, else 412',
       }),
     ),
