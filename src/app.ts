@@ -52,7 +52,7 @@ export interface AppDependencies {
 }
 
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
-  const database = deps.database ?? createDatabase(config.databaseUrl);
+  const database = deps.database ?? createDatabase(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs });
   const ownsDatabase = deps.database === undefined;
 
   const loggerOptions = {

@@ -17,6 +17,8 @@ export const unauthorized = (detail = 'Could not validate credentials') =>
 export const forbidden = (detail: string) => new AppError(403, detail);
 export const notFound = (detail = 'Not found') => new AppError(404, detail);
 export const conflict = (detail: string) => new AppError(409, detail);
+/** A dependency (the database) cannot serve the request now; the client may retry shortly. */
+export const serviceUnavailable = (detail: string) => new AppError(503, detail, { 'retry-after': '5' });
 
 /** A 422 raised by code (not by schema validation), shaped like a schema validation error. */
 export class ValidationFailure extends AppError {

@@ -1,10 +1,11 @@
 // The one place errors become responses: typed AppErrors map to their status and string `detail`,
 // schema failures to 422 with an `errors` list, framework 4xx errors keep their status with a clear
-// message, and anything else is a logged 500 whose body never carries internals.
+// message, a database that is down, full or too slow to a 503 (with Retry-After), and anything else
+// is a logged 500 whose body never carries internals.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isConcurrencyConflict } from '../db/database.js';
-import { AppError, ValidationFailure } from '../errors.js';
+import { databaseUnavailableReason, isConcurrencyConflict } from '../db/database.js';
+import { AppError, serviceUnavailable, ValidationFailure } from '../errors.js';
 
 interface ValidationItem {
   loc: (string | number)[];
@@ -84,6 +85,13 @@ export function sendError(error: FastifyError, request: FastifyRequest, reply: F
   if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error instanceof SyntaxError && error.statusCode === 400)) {
     const items = [{ loc: ['body'], msg: 'Malformed JSON body', type: 'json_invalid' }];
     return reply.status(422).send({ detail: 'Malformed JSON body', errors: items });
+  }
+  const unavailable = databaseUnavailableReason(error);
+  if (unavailable !== undefined) {
+    // A fault of the database, not of the request: a 503 the client may retry, logged without a stack.
+    request.log.warn({ err: { code: (error as { code?: unknown }).code, message: error.message } }, `database unavailable: ${unavailable}`);
+    const answer = serviceUnavailable(unavailable);
+    return reply.status(answer.statusCode).headers(answer.headers).send({ detail: answer.detail });
   }
   if (isConcurrencyConflict(error)) {
     // Modules check and lock what they touch; this is the net for a race they did not foresee.

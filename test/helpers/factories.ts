@@ -29,7 +29,7 @@ export interface TestUser {
   password: string;
 }
 
-export async function createUser(app: FastifyInstance, options: UserOptions = {}): Promise<TestUser> {
+export async function createUser(app: Pick<FastifyInstance, 'db'>, options: UserOptions = {}): Promise<TestUser> {
   counter += 1;
   const role = options.role ?? 'developer';
   const username = options.username ?? `${role}${counter}_${randomUUID().slice(0, 6)}`;

@@ -3,7 +3,8 @@
 // with REDIS_URL it is Redis pub/sub. Every message names its origin so an instance ignores its own
 // echo (it already delivered locally). A Redis outage is logged once and never reaches the caller:
 // publishing fails fast while disconnected, and the subscriber reports each reconnection so the
-// instance can replay what its sockets missed.
+// instance can replay what its sockets missed; a publisher that dropped events asks every instance
+// to replay once it is connected again.
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
@@ -11,12 +12,14 @@ import type { NotificationPublic } from './notifications.schemas.js';
 
 export type BusEvent =
   | { kind: 'notifications'; notifications: NotificationPublic[] }
-  | { kind: 'sessions_revoked'; userIds: number[] };
+  | { kind: 'sessions_revoked'; userIds: number[] }
+  /** The sender could not publish for a while: every instance replays what its sockets missed. */
+  | { kind: 'replay' };
 
 export interface BusHandlers {
   /** An event published by another instance. */
   onEvent(event: BusEvent): void;
-  /** The bus came back after an outage: events published meanwhile were lost. */
+  /** The bus came back after an outage, or another instance could not publish for a while: events were lost. */
   onReconnect(): void;
 }
 
@@ -57,6 +60,8 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
   const subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
   let down = false;
   let everReady = false;
+  /** An event could not be published; the others are told to replay once the publisher is back. */
+  let dropped = false;
 
   const reportDown = (error: unknown) => {
     if (down) return;
@@ -64,6 +69,13 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
     log.warn({ err: error instanceof Error ? error.message : String(error) }, 'Redis unavailable: live notifications reach only sockets on this instance until it returns');
   };
   publisher.on('error', reportDown);
+  // Another instance's subscriber may have come back before this publisher: it replayed then, and
+  // would miss what this one failed to publish since. A replay request covers that window.
+  publisher.on('ready', () => {
+    if (!dropped) return;
+    dropped = false;
+    publisher.publish(channel, JSON.stringify({ origin, event: { kind: 'replay' } } satisfies Envelope)).catch(() => (dropped = true));
+  });
   subscriber.on('error', reportDown);
   let subscribed = false;
   subscriber.on('close', () => {
@@ -95,6 +107,7 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
     }
     if (envelope.origin === origin || typeof envelope.event !== 'object' || envelope.event === null) return;
     try {
+      if (envelope.event.kind === 'replay') return handlers.onReconnect();
       handlers.onEvent(envelope.event);
     } catch (error) {
       log.error({ err: error }, 'failed to handle a bus event');
@@ -104,8 +117,14 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
   return {
     kind: 'redis',
     publish(event) {
-      if (publisher.status !== 'ready') return reportDown(new Error(`Redis connection is ${publisher.status}`));
-      publisher.publish(channel, JSON.stringify({ origin, event } satisfies Envelope)).catch(reportDown);
+      if (publisher.status !== 'ready') {
+        dropped = true;
+        return reportDown(new Error(`Redis connection is ${publisher.status}`));
+      }
+      publisher.publish(channel, JSON.stringify({ origin, event } satisfies Envelope)).catch((error: unknown) => {
+        dropped = true;
+        reportDown(error);
+      });
     },
     healthy: () => !down && subscribed && publisher.status === 'ready',
     async ping() {
