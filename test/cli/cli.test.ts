@@ -135,7 +135,7 @@ describe('ctms cleanup', () => {
 
     const res = await run('cleanup');
     expect(res.code).toBe(0);
-    expect(res.out).toBe('Removed 2 sessions, 2 verification tokens, 2 reset and invitation tokens, 1 audit rows, 1 read notifications.');
+    expect(res.out).toBe('Removed 2 sessions, 2 verification tokens, 2 reset and invitation tokens, 1 audit rows, 1 read notifications, 0 webhook deliveries.');
     const left = async (table: 'password_reset_tokens' | 'invitations') =>
       (await db.selectFrom(table).select('token_hash').execute()).map((row) => row.token_hash);
     expect(await left('password_reset_tokens')).toEqual(['r2']);
@@ -166,7 +166,7 @@ describe('ctms jobs run', () => {
     expect(first.out.split('\n')).toEqual([
       'deadline_warnings: 1 deadline warning sent',
       'priority_escalation: 2 tasks escalated',
-      expect.stringMatching(/^retention: removed \d+ sessions, \d+ verification tokens, \d+ reset and invitation tokens, \d+ audit rows, \d+ read notifications$/),
+      expect.stringMatching(/^retention: removed \d+ sessions, \d+ verification tokens, \d+ reset and invitation tokens, \d+ audit rows, \d+ read notifications, \d+ webhook deliveries$/),
     ]);
     const notifications = await db.selectFrom('notifications').select(['task_id', 'notification_type'])
       .where('task_id', 'in', [soon!.id, today!.id]).orderBy('id').execute();

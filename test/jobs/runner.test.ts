@@ -171,7 +171,7 @@ describe('job runner', () => {
 
     expect(outcome).toMatchObject({
       status: 'done',
-      summary: 'removed 2 sessions, 0 verification tokens, 0 reset and invitation tokens, 1 audit rows, 1 read notifications',
+      summary: 'removed 2 sessions, 0 verification tokens, 0 reset and invitation tokens, 1 audit rows, 1 read notifications, 0 webhook deliveries',
     });
     const sessions = await t.db.selectFrom('user_sessions').select('device_id').orderBy('id').execute();
     expect(sessions.map((s) => s.device_id)).toEqual(['revoked-12-hours-ago', 'live']);
