@@ -138,8 +138,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'cleanup',
     synopsis: 'cleanup',
-    summary: 'delete expired sessions, spent verification, reset and invitation tokens, old audit rows and old read notifications',
-    details: ['Audit rows go after AUDIT_RETENTION_DAYS, read notifications after 30 days.'],
+    summary: 'delete expired sessions, spent verification, reset and invitation tokens, old audit rows, old read notifications and old webhook deliveries',
+    details: ['Audit rows go after AUDIT_RETENTION_DAYS, read notifications and finished webhook deliveries after 30 days.'],
     options: {},
     prepare: () => async (ctx) => (await maintenance()).cleanup(ctx),
   },
