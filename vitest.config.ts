@@ -6,6 +6,8 @@ export default defineConfig({
     // The reliability suites take minutes: `npm run test:reliability` (vitest.reliability.config.ts).
     exclude: [...configDefaults.exclude, 'test/reliability/**'],
     environment: 'node',
+    // A temporary directory for the run; fails the run if a test leaves a ctms-* entry in it.
+    globalSetup: ['test/temp-dir-check.ts'],
     pool: 'forks',
     testTimeout: 20_000,
     hookTimeout: 30_000,

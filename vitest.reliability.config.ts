@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/reliability/**/*.test.ts'],
     environment: 'node',
+    // A temporary directory for the run; fails the run if a test leaves a ctms-* entry in it.
+    globalSetup: ['test/temp-dir-check.ts'],
     pool: 'forks',
     testTimeout: 180_000,
     // The first file may compile the production build.

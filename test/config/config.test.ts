@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { estimatedEntropyBits, loadConfig, readEnvironment } from '../../src/config.js';
 import { parseDatabaseUrl } from '../../src/db/database.js';
 import { buildTestApp } from '../helpers/app.js';
@@ -162,6 +162,7 @@ describe('loadConfig', () => {
 
   it('generates a development secret once and keeps it under the data directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctms-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const first = loadConfig({}, { dataDir: dir });
     const second = loadConfig({}, { dataDir: dir });
     expect(first.secretKey.length).toBeGreaterThanOrEqual(32);
@@ -182,6 +183,7 @@ describe('loadConfig', () => {
 
   it('reads .env under the real environment, which wins', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctms-env-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, '.env');
     writeFileSync(file, 'APP_NAME=FromFile\nPORT=9100\n');
     const env = readEnvironment({ PORT: '9200' }, file);

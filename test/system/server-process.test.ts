@@ -1,10 +1,10 @@
 // The real server process: starts on a fresh SQLite file (created and migrated), answers /health,
 // and exits cleanly on SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../helpers/processes.js';
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<Response> {
@@ -23,6 +23,7 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
 describe('server process', () => {
   it('serves on a fresh SQLite file and exits 0 on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctms-server-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       env: {
@@ -39,7 +40,7 @@ describe('server process', () => {
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     try {
-      const res = await waitForHealth(`http://127.0.0.1:${port}/health`, child, 15_000);
+      const res = await waitForHealth(`http://127.0.0.1:${port}/health`, child, 40_000);
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ status: 'healthy', database: 'ok', environment: 'development' });
       expect(existsSync(join(dir, 'fresh.db'))).toBe(true);
@@ -49,7 +50,7 @@ describe('server process', () => {
       const code = await exited;
       expect(code, stderr).toBe(0);
     }
-  }, 30_000);
+  }, 60_000);
 
   it('refuses to start in production without a SECRET_KEY, naming the problem', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
