@@ -144,6 +144,9 @@ export function createDeliveryWorker({ db, config, clock, log }: DeliveryWorkerO
       };
       if (!(await finishDelivery(db, delivery.id, claimId, outcome))) {
         log.warn({ delivery: delivery.delivery_id }, 'webhook delivery claim expired before its outcome was recorded');
+      } else if (outcome.state === 'failed') {
+        const details = { delivery: delivery.delivery_id, webhook: delivery.webhook_id, attempt: delivery.attempt, status: result.statusCode, error: result.error };
+        log.warn(details, 'webhook delivery failed for good');
       }
     } catch (error) {
       // Left as claimed: it is retried when the lease runs out.
