@@ -1,5 +1,6 @@
 // The SQLite statement cache (db/database.ts): Kysely's driver gets a statement compiled once per
-// SQL text and reused, still binding JS booleans, and never a statement another query is iterating.
+// SQL text and reused, still binding JS booleans, and never a statement another query is iterating;
+// rows come back as the same objects better-sqlite3 would build.
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cachingStatements } from '../../src/db/database.js';
@@ -64,5 +65,35 @@ describe('cachingStatements', () => {
     raw.exec("insert into t (flag, note) values (1, 'x')");
     expect(db.prepare('select * from t')).toBe(select);
     expect(select.all([])).toEqual([{ id: 1, flag: 1, note: 'x' }]);
+  });
+
+  it('returns rows as plain objects keyed by column name, the last of repeated names winning', () => {
+    raw.exec("insert into t (flag) values (1), (0)");
+    const rows = db.prepare('select id, flag as value, 7 as value, null as "odd name" from t order by id').all([]);
+    expect(rows).toEqual([
+      { id: 1, value: 7, 'odd name': null },
+      { id: 2, value: 7, 'odd name': null },
+    ]);
+    expect(rows).toEqual(raw.prepare('select id, flag as value, 7 as value, null as "odd name" from t order by id').all());
+    expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype);
+    expect([...db.prepare('select id from t where flag = ?').iterate([false])]).toEqual([{ id: 2 }]);
+  });
+
+  it('builds a row with a column named __proto__ as better-sqlite3 does', () => {
+    const source = 'select 1 as "__proto__", 2 as n';
+    const [row] = db.prepare(source).all([]) as Record<string, unknown>[];
+    const own = raw.prepare(source).get() as Record<string, unknown>;
+    expect(row?.n).toBe(2);
+    expect(Object.getPrototypeOf(row)).toBe(Object.getPrototypeOf(own));
+    expect(Object.keys(row ?? {})).toEqual(Object.keys(own));
+  });
+
+  it('forgets every statement when a schema change goes through it', () => {
+    const select = db.prepare('select * from t');
+    db.prepare('alter table t add column note text').run([]);
+    db.prepare("insert into t (flag, note) values (?, 'y')").run([true]);
+    const again = db.prepare('select * from t');
+    expect(again).not.toBe(select);
+    expect(again.all([])).toEqual([{ id: 1, flag: 1, note: 'y' }]);
   });
 });
