@@ -30,6 +30,8 @@ export interface BenchOptions {
   /** Open sockets in ws-fanout. */
   sockets: number;
   compareWorkers: boolean;
+  /** A second database of this many tasks: list and analytics on both, taking turns; null: none. */
+  scale: number | null;
   ceilings: boolean;
   smoke: boolean;
   /** A PostgreSQL server URL (any database): the bench creates and drops its own database there. */
@@ -50,6 +52,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --workers N              WEB_CONCURRENCY of the server (default 1)
   --sockets N              sockets in ws-fanout (default 1000; the target is stated for 5000)
   --compare-workers        also run the read scenarios with WEB_CONCURRENCY=2 and report the speed-up
+  --scale N                also seed a second database of N tasks (e.g. 100000) and run list and analytics
+                           on both sizes, taking turns (the 100,000-vs-1,000 target)
   --no-ceilings            skip the bare node:http ceilings
   --pg-url URL             PostgreSQL server (default postgresql://postgres@127.0.0.1:5432/postgres)
   --redis URL|none         Redis for the server (default redis://127.0.0.1:6379 when it answers)
@@ -77,6 +81,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       workers: { type: 'string' },
       sockets: { type: 'string' },
       'compare-workers': { type: 'boolean' },
+      scale: { type: 'string' },
       'no-ceilings': { type: 'boolean' },
       'pg-url': { type: 'string' },
       redis: { type: 'string' },
@@ -112,6 +117,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     workers: integer('workers', values.workers, 1, 1, 64),
     sockets: integer('sockets', values.sockets, smoke ? 40 : 1000, 1, 20_000),
     compareWorkers: values['compare-workers'] === true,
+    scale: values.scale === undefined ? null : integer('scale', values.scale, 0, 10, 1_000_000),
     ceilings: values['no-ceilings'] !== true,
     smoke,
     pgUrl: values['pg-url'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres',

@@ -74,9 +74,9 @@ async function reachable(url: string): Promise<boolean> {
 }
 
 /** A database of our own: a SQLite file in the work directory, or a PostgreSQL database created for this run. */
-async function createBenchDatabase(options: BenchOptions, workdir: string): Promise<{ url: string; drop(): Promise<void> }> {
-  if (options.db === 'sqlite') return { url: `sqlite:///${join(workdir, 'bench.db')}`, drop: async () => undefined };
-  const name = `ctms_bench_${process.pid}`;
+async function createBenchDatabase(options: BenchOptions, workdir: string, suffix = ''): Promise<{ url: string; drop(): Promise<void> }> {
+  if (options.db === 'sqlite') return { url: `sqlite:///${join(workdir, `bench${suffix}.db`)}`, drop: async () => undefined };
+  const name = `ctms_bench_${process.pid}${suffix}`;
   const admin = async (statement: string) => {
     const client = new pg.Client({ connectionString: options.pgUrl });
     await client.connect();
@@ -114,9 +114,65 @@ function serverEnv(options: BenchOptions, databaseUrl: string, redisUrl: string 
   };
 }
 
-async function startService(bench: Bench, workers: number): Promise<Served> {
-  const env = { ...bench.env, WEB_CONCURRENCY: String(workers) };
+async function startService(bench: Bench, workers: number, databaseUrl = bench.databaseUrl): Promise<Served> {
+  const env = { ...bench.env, WEB_CONCURRENCY: String(workers), DATABASE_URL: databaseUrl };
   return spawnServer({ args: [bench.serverScript], env, logFile: join(bench.workdir, `server-${workers}.log`), workers: workers > 1 });
+}
+
+/** Seeds a database and mints the tokens the scenarios use. */
+async function prepareData(handle: DatabaseHandle, config: Config, tasks: number, passwordHash: string) {
+  await migrateToLatest(handle.db);
+  const seeded = await seed(handle.db, { tasks, passwordHash });
+  const [managerToken = ''] = await mintTokens(handle.db, config, [seeded.managerId]);
+  const ctx: Context = {
+    tasks,
+    managerToken,
+    developerTokens: await mintTokens(handle.db, config, seeded.developerIds),
+    developerIds: seeded.developerIds,
+    loginUsernames: seeded.loginUsernames,
+    taskIds: seeded.taskIds,
+    tagIds: seeded.tagIds,
+  };
+  return { seeded, ctx };
+}
+
+/** Removes the tasks the write scenarios and ws-fanout added, so later comparisons see the seeded data. */
+async function restoreSeededTasks(bench: Bench): Promise<void> {
+  const last = Math.max(...bench.ctx.taskIds);
+  await bench.handle.db.deleteFrom('tasks').where('id', '>', last).execute();
+}
+
+/** list and analytics on the seeded database and on one of `tasks` tasks, taking turns; their throughput ratios. */
+async function compareScale(bench: Bench, tasks: number, rows: Row[]): Promise<Array<{ name: string; ratio: number }>> {
+  const big = await createBenchDatabase(bench.options, bench.workdir, '_scale');
+  const handle = createDatabase(big.url);
+  const servers: Served[] = [];
+  try {
+    log(`seeding ${tasks} tasks for the scale comparison`);
+    const { ctx } = await prepareData(handle, bench.config, tasks, bench.passwordHash);
+    servers.push(...(await Promise.all([startService(bench, 1), startService(bench, 1, big.url)])));
+    const [small, large] = [httpScenarios(bench.ctx), httpScenarios(ctx)];
+    const ratios: Array<{ name: string; ratio: number }> = [];
+    for (const name of ['list', 'analytics'] as const) {
+      log(`scale comparison: ${name}`);
+      const problem = await probe(servers[1]?.url ?? '', large[name]);
+      if (problem !== null) bench.problems.push(`${name} at ${tasks} tasks: ${problem}`);
+      const [a, b] = await measure(bench, [
+        { server: servers[0] as Served, next: small[name].next },
+        { server: servers[1] as Served, next: large[name].next },
+      ]);
+      if (!a || !b) continue;
+      const ratio = a.requests > 0 && b.requests > 0 ? b.rps / a.rps : Number.NaN;
+      rows.push(row(`${name} (${bench.ctx.tasks} tasks)`, a));
+      rows.push(row(`${name} (${tasks} tasks)`, b, `${(ratio * 100).toFixed(0)} % of its rate at ${bench.ctx.tasks}`));
+      ratios.push({ name, ratio });
+    }
+    return ratios;
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    await handle.close();
+    await big.drop();
+  }
 }
 
 async function startCeiling(bench: Bench, kind: string): Promise<Served> {
@@ -286,7 +342,15 @@ async function runWsFanout(bench: Bench, server: Served, rows: Row[]): Promise<F
   return result;
 }
 
-function evaluateTargets(bench: Bench, rows: Row[], idleRss: number, login: LoginStorm | null, fanout: FanoutResult | null, speedup: number | null): Target[] {
+function evaluateTargets(
+  bench: Bench,
+  rows: Row[],
+  idleRss: number,
+  login: LoginStorm | null,
+  fanout: FanoutResult | null,
+  speedup: number | null,
+  scale: Array<{ name: string; ratio: number }> | null,
+): Target[] {
   const find = (name: string) => rows.find((r) => r.scenario === name);
   const ratioTarget = (name: string, minimum: number): Target => {
     const r = find(name);
@@ -325,6 +389,13 @@ function evaluateTargets(bench: Bench, rows: Row[], idleRss: number, login: Logi
           name: 'ws-fanout: 5,000 sockets, all notified, ≤ 40 KiB RSS each',
           measured: `${fanout.received}/${fanout.sockets} notified, ${(perSocket / 1024).toFixed(1)} KiB per socket${fanout.sockets < 5000 ? ' (fewer than 5,000 sockets: not the target size)' : ''}`,
           pass: fanout.sockets >= 5000 ? fanout.received === fanout.sockets && perSocket <= 40 * 1024 : null,
+        },
+    scale === null || scale.length === 0 || scale.some((s) => Number.isNaN(s.ratio))
+      ? { name: `list and analytics at ${bench.options.scale ?? 100_000} tasks ≥ 50 % of their rate at ${bench.options.tasks}`, measured: '— (--scale 100000)', pass: null }
+      : {
+          name: `list and analytics at ${bench.options.scale} tasks ≥ 50 % of their rate at ${bench.options.tasks}`,
+          measured: scale.map((s) => `${s.name} ${(s.ratio * 100).toFixed(0)} %`).join(', '),
+          pass: scale.every((s) => s.ratio >= 0.5),
         },
     speedup === null || Number.isNaN(speedup)
       ? { name: 'WEB_CONCURRENCY=2 ≥ 1.6 × one process (reads)', measured: '— (--compare-workers)', pass: null }
@@ -371,9 +442,7 @@ async function main(): Promise<number> {
     const seedStarted = performance.now();
     await migrateToLatest(handle.db);
     const passwordHash = await hashPassword(PASSWORD, options.bcryptRounds);
-    const seeded = await seed(handle.db, { tasks: options.tasks, passwordHash });
-    const [managerToken = ''] = await mintTokens(handle.db, config, [seeded.managerId]);
-    const developerTokens = await mintTokens(handle.db, config, seeded.developerIds);
+    const { seeded, ctx } = await prepareData(handle, config, options.tasks, passwordHash);
     log(`seeded in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
     const bench: Bench = {
       options,
@@ -388,15 +457,7 @@ async function main(): Promise<number> {
       developerTimezone: seeded.developerTimezone,
       problems: [],
       ceilings,
-      ctx: {
-        tasks: options.tasks,
-        managerToken,
-        developerTokens,
-        developerIds: seeded.developerIds,
-        loginUsernames: seeded.loginUsernames,
-        taskIds: seeded.taskIds,
-        tagIds: seeded.tagIds,
-      },
+      ctx,
     };
     const ceilingKinds = options.ceilings ? options.scenarios.flatMap((name) => CEILING_OF[name]?.kind ?? []) : [];
     const [started] = await Promise.all([
@@ -433,9 +494,11 @@ async function main(): Promise<number> {
     const reads = Object.values(scenarios).filter((s) => s.read && options.scenarios.includes(s.name));
     await server.stop();
     server = null;
+    await restoreSeededTasks(bench);
     const speedup = options.compareWorkers && reads.length > 0 ? await compareWorkers(bench, reads, rows) : null;
+    const scale = options.scale === null ? null : await compareScale(bench, options.scale, rows);
 
-    const targets = evaluateTargets(bench, rows, idleRss, login, fanout, speedup);
+    const targets = evaluateTargets(bench, rows, idleRss, login, fanout, speedup, scale);
     const heading =
       `CTMS benchmark — ${options.db}, ${options.tasks} tasks, ${options.connections} connections, ${options.duration} s per scenario` +
       ` (warm-up ${options.warmup} s), WEB_CONCURRENCY=${options.workers}, Redis ${redisUrl === null ? 'off' : 'on'}, LOG_LEVEL=${options.logLevel}`;
