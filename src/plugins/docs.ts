@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
+import { WEBHOOKS_DESCRIPTION } from '../modules/webhooks/webhooks.schemas.js';
 
 const NOTIFICATIONS_DESCRIPTION = [
   'Notifications of task assignments, reassignments, status changes, deadline warnings, priority escalations, ',
@@ -104,7 +105,7 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
         { name: 'analytics', description: 'Task statistics' },
         { name: 'notifications', description: NOTIFICATIONS_DESCRIPTION },
         { name: 'audit', description: 'The audit trail of every /api request (managers and auditors)' },
-        { name: 'webhooks', description: 'Outgoing webhooks: signed POSTs of task and comment events to your URLs (managers)' },
+        { name: 'webhooks', description: WEBHOOKS_DESCRIPTION },
       ],
     },
     transform: ({ schema, url }) => ({ schema: offerPasswordFlow(schema), url }),

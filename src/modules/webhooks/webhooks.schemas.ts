@@ -4,6 +4,18 @@ import { DateTimeSchema, MAX_ID } from '../../schemas/common.js';
 import { WEBHOOK_URL_MAX_LENGTH } from './address-policy.js';
 import { WEBHOOK_EVENTS } from './webhook-events.js';
 
+/** The "webhooks" tag of the OpenAPI document: what a receiver gets, and how it checks it. */
+export const WEBHOOKS_DESCRIPTION = [
+  'Managers subscribe URLs to task and comment events. Each delivery is a POST of `{"event", "delivered_at", "data"}` ',
+  'with `X-CTMS-Event`, `X-CTMS-Delivery` (a UUID, the same on retries) and `X-CTMS-Signature: sha256=<hex HMAC-SHA256 ',
+  'of the raw body with the secret>`; answer any 2xx. A receiver checks the signature before trusting the body:\n\n',
+  '```js\n',
+  "const expected = Buffer.from('sha256=' + crypto.createHmac('sha256', secret).update(rawBody).digest('hex'));\n",
+  "const given = Buffer.from(req.headers['x-ctms-signature'] ?? '');\n",
+  'const valid = given.length === expected.length && crypto.timingSafeEqual(given, expected);\n',
+  '```',
+].join('');
+
 export const WebhookEventSchema = Type.Union(
   WEBHOOK_EVENTS.map((event) => Type.Literal(event)),
   { description: 'An event a webhook can subscribe to' },
