@@ -34,7 +34,9 @@ export const ApiTokenCreateSchema = Type.Object(
       { description: '`read` (GET only) or `write`' },
     ),
     expires_at: Type.Optional(
-      Type.Union([DateTimeSchema, Type.Null()], { description: 'A future instant; omitted or null: the token never expires' }),
+      Type.Union([Type.String({ format: 'date-time', maxLength: 64 }), Type.Null()], {
+        description: 'A future ISO 8601 instant; omitted or null: the token never expires',
+      }),
     ),
   },
   { examples: [{ name: 'CI report script', scope: 'read', expires_at: null }] },
