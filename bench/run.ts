@@ -5,7 +5,7 @@
 // table plus the targets. `--smoke` is CI's short run: it fails on errors and broken scenarios only.
 // Options: bench/options.ts (npm run bench -- --help). Method and results: docs/performance.md.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { createDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { hashPassword } from '../src/lib/hash.js';
+import { ROOT } from '../test/helpers/processes.js';
 import { productionBuild } from '../test/helpers/production-build.js';
 import { runFanout, type FanoutResult } from './fanout.js';
 import { combine, drive, type LoadResult } from './load.js';
@@ -182,6 +183,17 @@ async function startCeiling(bench: Bench, kind: string): Promise<Served> {
     logFile: join(bench.workdir, `ceiling-${kind}.log`),
     workers: false,
   });
+}
+
+/** Runs one part of the bench; a part that throws is reported as a problem and the others go on. */
+async function attempt<T>(bench: Bench, what: string, part: () => Promise<T>): Promise<T | null> {
+  try {
+    return await part();
+  } catch (error) {
+    log(`${what} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    bench.problems.push(`${what}: failed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    return null;
+  }
 }
 
 /** Slices each contender's run is cut into when several are measured in turn. */
@@ -426,9 +438,14 @@ async function compareWorkers(bench: Bench, scenarios: HttpScenario[], rows: Row
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
+  const machineInfo = machine();
   const commandLine = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   log('compiling the service (tsc)');
+  // The tests' build cache keeps only the newest few builds: a copy of our own cannot be pruned
+  // under a long run (inside node_modules, so that it resolves the project's packages).
   const build = await productionBuild();
+  const buildCopy = join(ROOT, 'node_modules', '.cache', `ctms-bench-${process.pid}`);
+  cpSync(build.dir, buildCopy, { recursive: true });
   const workdir = mkdtempSync(join(tmpdir(), 'ctms-bench-'));
   const database = await createBenchDatabase(options, workdir);
   const redisUrl = options.redisUrl !== null && (await reachable(options.redisUrl)) ? options.redisUrl : null;
@@ -451,7 +468,7 @@ async function main(): Promise<number> {
       env,
       config,
       handle,
-      serverScript: build.server,
+      serverScript: join(buildCopy, 'server.js'),
       passwordHash,
       managerId: seeded.managerId,
       developerTimezone: seeded.developerTimezone,
@@ -471,32 +488,33 @@ async function main(): Promise<number> {
     const rows: Row[] = [];
     let login: LoginStorm | null = null;
     let fanout: FanoutResult | null = null;
+    const live = server;
     for (const name of ORDER.filter((n) => options.scenarios.includes(n))) {
       log(`scenario ${name}`);
-      if (name === 'ws-fanout') {
-        fanout = await runWsFanout(bench, server, rows);
-        if (fanout.received < fanout.sockets) bench.problems.push(`ws-fanout: ${fanout.sockets - fanout.received} sockets without their notification`);
-        continue;
-      }
-      const scenario = scenarios[name];
-      const problem = await probe(server.url, scenario);
-      if (problem !== null) {
-        bench.problems.push(`${name}: ${problem}`);
-        rows.push({ scenario: name, rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, errors: 1, rss: server.rss(), note: `BROKEN: ${problem}` });
-        continue;
-      }
-      if (name === 'login') {
-        login = await runLogin(bench, server, scenario, rows);
-        continue;
-      }
-      await runScenario(bench, server, scenario, rows);
+      await attempt(bench, name, async () => {
+        if (name === 'ws-fanout') {
+          fanout = await runWsFanout(bench, live, rows);
+          if (fanout.received < fanout.sockets) bench.problems.push(`ws-fanout: ${fanout.sockets - fanout.received} sockets without their notification`);
+          return;
+        }
+        const scenario = scenarios[name];
+        const problem = await probe(live.url, scenario);
+        if (problem !== null) {
+          bench.problems.push(`${name}: ${problem}`);
+          rows.push({ scenario: name, rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, errors: 1, rss: live.rss(), note: `BROKEN: ${problem}` });
+        } else if (name === 'login') {
+          login = await runLogin(bench, live, scenario, rows);
+        } else {
+          await runScenario(bench, live, scenario, rows);
+        }
+      });
     }
     const reads = Object.values(scenarios).filter((s) => s.read && options.scenarios.includes(s.name));
     await server.stop();
     server = null;
     await restoreSeededTasks(bench);
-    const speedup = options.compareWorkers && reads.length > 0 ? await compareWorkers(bench, reads, rows) : null;
-    const scale = options.scale === null ? null : await compareScale(bench, options.scale, rows);
+    const speedup = options.compareWorkers && reads.length > 0 ? await attempt(bench, 'compare-workers', () => compareWorkers(bench, reads, rows)) : null;
+    const scale = options.scale === null ? null : await attempt(bench, 'scale', () => compareScale(bench, options.scale ?? 0, rows));
 
     const targets = evaluateTargets(bench, rows, idleRss, login, fanout, speedup, scale);
     const heading =
@@ -509,7 +527,7 @@ async function main(): Promise<number> {
     console.log(`\n${heading}\n\n${tables}\n`);
     if (options.out !== null) {
       const text =
-        `# ${heading}\n\n\`${commandLine}\` — ${new Date().toISOString()}\n\n${machine()}\n\n` +
+        `# ${heading}\n\n\`${commandLine}\` — ${new Date().toISOString()}\n\n${machineInfo}\n\n` +
         'Rate limits off (RATE_LIMIT_ENABLED=false) and scheduled jobs off (JOBS_ENABLED=false) for the run; ' +
         'everything else as in production (ENVIRONMENT=production, compiled JavaScript).\n\n' +
         `${tables}\n`;
@@ -533,6 +551,7 @@ async function main(): Promise<number> {
     await handle.close();
     await database.drop();
     rmSync(workdir, { recursive: true, force: true });
+    rmSync(buildCopy, { recursive: true, force: true });
   }
 }
 
