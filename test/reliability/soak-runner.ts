@@ -2,8 +2,8 @@
 // database, driven for a fixed time by a paced, mixed workload — reads, writes (create, patch,
 // reassignment, bulk status updates) by a manager, logins/refreshes/logouts, and notification
 // sockets (one long-lived socket per developer plus short-lived ones coming and going). It samples
-// the server's resident memory throughout and ends with a report: statuses, lost notifications,
-// memory over time. `npm run soak` (bench/soak.ts) and test/reliability/soak.test.ts both run it.
+// the server's memory throughout (RSS, and the heap left after a forced full collection) and ends
+// with a report: statuses, lost notifications, memory over time. `npm run soak` (bench/soak.ts) and test/reliability/soak.test.ts both run it.
 //
 // Lost notifications, precisely. Every write is made by the manager on tasks one writer loop owns
 // alone, so the loop knows each task's status and assignee and thus which notifications the
@@ -244,11 +244,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (made.code !== 0) throw new Error(`create-user ${username} failed:\n${made.output}`);
       return Number(made.output.trim().split('\n').pop());
     };
-    await createUser('soak_manager', 'manager');
-    const developers: number[] = [];
-    for (let i = 0; i < developerCount; i += 1) developers.push(await createUser(`soak_dev${i}`, 'developer'));
     const loginUsers = ['soak_login0', 'soak_login1'];
-    for (const name of loginUsers) await createUser(name, 'developer');
+    const [, ...developers] = await Promise.all([
+      createUser('soak_manager', 'manager'),
+      ...Array.from({ length: developerCount }, (_, i) => createUser(`soak_dev${i}`, 'developer')),
+      ...loginUsers.map((name) => createUser(name, 'developer')),
+    ]);
+    developers.splice(developerCount);
 
     // Counters.
     const statuses: Record<string, number> = {};
