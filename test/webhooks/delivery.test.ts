@@ -53,13 +53,13 @@ const postTask = (app: TestApp, headers: Session['headers'], title: string) =>
   app.app.inject({ method: 'POST', url: '/api/tasks', headers, payload: { title, estimated_hours: 2, deadline: '2030-01-01T12:00:00Z' } });
 const newTask = (title = 'Ship it') => postTask(t, manager.headers, title);
 
-describe('delivering', () => {
+describe('delivering', { timeout: 60_000 }, () => {
   it('sends a signed POST for a created task once the change committed, and logs it', async () => {
     const r = await receiver();
     const hook = await createWebhook(t.app, manager.headers, r.url, ['task.created']);
     const created = await newTask('Signed');
     expect(created.statusCode).toBe(201);
-    await eventually(() => r.received.length === 1, 5000, 'the delivery');
+    await eventually(() => r.received.length === 1, 15_000, 'the delivery');
 
     const [delivery] = r.received;
     expect(delivery?.path).toBe('/hook');
@@ -73,7 +73,7 @@ describe('delivering', () => {
     expect(delivery?.json.delivered_at).toMatch(/Z$/);
     expect(delivery?.json.data).toEqual({ task: created.json() });
 
-    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'succeeded', 5000, 'the log');
+    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'succeeded', 15_000, 'the log');
     const [logged] = await deliveries(t, hook.id);
     expect(logged).toMatchObject({
       delivery_id: delivery?.headers['x-ctms-delivery'],
@@ -101,7 +101,7 @@ describe('delivering', () => {
     expect(bulk.statusCode).toBe(200);
     expect((await t.app.inject({ method: 'DELETE', url: `/api/tasks/${id}`, headers: manager.headers })).statusCode).toBe(204);
 
-    await eventually(() => statusHook.received.length >= 2 && changeHook.received.length >= 4, 5000, 'every delivery');
+    await eventually(() => statusHook.received.length >= 2 && changeHook.received.length >= 4, 15_000, 'every delivery');
     const summary = (r: Receiver) =>
       r.received
         .map(({ json }) => ({ event: json.event, data: { ...json.data, task: (json.data.task as { id: number; title: string; status: string }).status } }))
@@ -129,7 +129,7 @@ describe('delivering', () => {
     const id = await createTask(t.db, { assignedTo: manager.user.id });
     const comment = await t.app.inject({ method: 'POST', url: `/api/tasks/${id}/comments`, headers: manager.headers, payload: { body: 'Looks good' } });
     expect(comment.statusCode).toBe(201);
-    await eventually(() => r.received.length === 1, 5000, 'the delivery');
+    await eventually(() => r.received.length === 1, 15_000, 'the delivery');
     expect(r.received[0]?.json).toMatchObject({ event: 'comment.created', data: { comment: comment.json() } });
     expect(hasValidSignature(r.received[0]!, hook.secret)).toBe(true);
   });
@@ -160,25 +160,25 @@ describe('delivering', () => {
 
     await t.db.transaction().execute((trx) => enqueueWebhookEvents(trx, 'comment.created', [{ comment: { id: 2 } }], new Date().toISOString()));
     // Not woken by an HTTP write here: the poll finds it.
-    await eventually(() => r.received.length === 1, 5000, 'the committed delivery');
+    await eventually(() => r.received.length === 1, 15_000, 'the committed delivery');
     expect(r.received[0]?.json.data).toEqual({ comment: { id: 2 } });
   });
 });
 
-describe('retries', () => {
+describe('retries', { timeout: 60_000 }, () => {
   it('retries a failing receiver with the same bytes and signature, and logs each outcome', async () => {
     const r = await receiver(() => 500);
     const hook = await createWebhook(t.app, manager.headers, r.url, ['task.created']);
     await newTask('Retry me');
 
-    await eventually(async () => (await deliveries(t, hook.id))[0]?.attempt === 2 && r.received.length >= 2, 5000, 'a retry');
-    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'pending', 5000, 'the failed attempt recorded');
+    await eventually(async () => (await deliveries(t, hook.id))[0]?.attempt === 2 && r.received.length >= 2, 15_000, 'a retry');
+    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'pending', 15_000, 'the failed attempt recorded');
     const failing = (await deliveries(t, hook.id))[0];
     expect(failing).toMatchObject({ event: 'task.created', status_code: 500, error: null });
     expect(failing?.attempt).toBeGreaterThanOrEqual(2);
 
     r.answer = () => 200;
-    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'succeeded', 5000, 'success');
+    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'succeeded', 15_000, 'success');
     const done = (await deliveries(t, hook.id))[0];
     expect(done).toMatchObject({ status_code: 200, error: null, next_attempt_at: null });
     expect(done?.attempt).toBe(r.received.length);
@@ -192,7 +192,7 @@ describe('retries', () => {
     const r = await receiver(() => 503);
     const hook = await createWebhook(t.app, manager.headers, r.url, ['task.created']);
     await newTask('Never accepted');
-    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'failed', 10_000, 'the last attempt');
+    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'failed', 20_000, 'the last attempt');
     expect((await deliveries(t, hook.id))[0]).toMatchObject({ attempt: t.config.webhookMaxAttempts, status_code: 503, next_attempt_at: null });
     expect(r.received).toHaveLength(t.config.webhookMaxAttempts);
   });
@@ -201,7 +201,7 @@ describe('retries', () => {
     const r = await receiver(() => 302);
     const hook = await createWebhook(t.app, manager.headers, r.url, ['task.created']);
     await newTask('Redirected');
-    await eventually(async () => (await deliveries(t, hook.id))[0]?.error !== null && (await deliveries(t, hook.id))[0]?.error !== undefined, 5000, 'the attempt');
+    await eventually(async () => (await deliveries(t, hook.id))[0]?.error !== null && (await deliveries(t, hook.id))[0]?.error !== undefined, 15_000, 'the attempt');
     expect((await deliveries(t, hook.id))[0]).toMatchObject({ status_code: 302, error: 'Redirect (302) not followed' });
     expect(r.received.every((d) => d.path === '/hook')).toBe(true);
   });
@@ -211,7 +211,7 @@ describe('retries', () => {
     const hook = await createWebhook(t.app, manager.headers, r.url, ['task.created']);
     await newTask('Flooded');
     // Reading the whole body would last until WEBHOOK_TIMEOUT_MS and fail; the cap ends it as a success.
-    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'succeeded', 5000, 'the capped attempt');
+    await eventually(async () => (await deliveries(t, hook.id))[0]?.state === 'succeeded', 15_000, 'the capped attempt');
     expect((await deliveries(t, hook.id))[0]).toMatchObject({ attempt: 1, status_code: 200, error: null });
   });
 
@@ -224,17 +224,17 @@ describe('retries', () => {
       const hook = await createWebhook(hasty.app, boss.headers, r.url, ['task.created']);
       const created = await postTask(hasty, boss.headers, 'Slow receiver');
       expect(created.statusCode).toBe(201);
-      await eventually(async () => (await deliveries(hasty, hook.id, boss.headers))[0]?.error === 'Timed out after 300 ms', 5000, 'the timeout');
+      await eventually(async () => (await deliveries(hasty, hook.id, boss.headers))[0]?.error === 'Timed out after 300 ms', 15_000, 'the timeout');
       expect((await deliveries(hasty, hook.id, boss.headers))[0]).toMatchObject({ state: 'pending', status_code: null });
       r.answer = () => 200;
-      await eventually(async () => (await deliveries(hasty, hook.id, boss.headers))[0]?.state === 'succeeded', 5000, 'the retry');
+      await eventually(async () => (await deliveries(hasty, hook.id, boss.headers))[0]?.state === 'succeeded', 15_000, 'the retry');
     } finally {
       await hasty.close();
     }
   });
 });
 
-describe('at delivery time', () => {
+describe('at delivery time', { timeout: 60_000 }, () => {
   it('refuses a target that resolves to a private address by then (DNS rebinding), without connecting', async () => {
     const guarded = await buildTestApp(webhookTestConfig({ webhookAllowPrivate: false, webhookMaxAttempts: 1 }));
     try {
@@ -255,7 +255,7 @@ describe('at delivery time', () => {
       const created = await postTask(guarded, boss.headers, 'Rebound');
       expect(created.statusCode).toBe(201);
       for (const id of ids) {
-        await eventually(async () => (await deliveries(guarded, id, boss.headers))[0]?.state === 'failed', 5000, `webhook ${id} refused`);
+        await eventually(async () => (await deliveries(guarded, id, boss.headers))[0]?.state === 'failed', 15_000, `webhook ${id} refused`);
         const [logged] = await deliveries(guarded, id, boss.headers);
         expect(logged?.error).toMatch(/private, loopback, link-local or reserved address/);
         expect(logged?.status_code).toBeNull();
@@ -274,14 +274,14 @@ describe('at delivery time', () => {
       await createWebhook(patient.app, boss.headers, r.url, ['task.created', 'task.updated']);
       const post = (title: string) => postTask(patient, boss.headers, title);
       expect((await post('First')).statusCode).toBe(201);
-      await eventually(() => r.hanging === 1, 5000, 'the receiver to hold the first delivery');
+      await eventually(() => r.hanging === 1, 15_000, 'the receiver to hold the first delivery');
       const second = await post('Second');
       expect(second.statusCode).toBe(201);
       // The first delivery is still held: the second request did not wait for it.
       expect(r.hanging).toBe(1);
       r.answer = () => 200;
       r.release();
-      await eventually(() => r.received.length === 2, 5000, 'the second delivery');
+      await eventually(() => r.received.length === 2, 15_000, 'the second delivery');
     } finally {
       await patient.close();
     }
