@@ -38,6 +38,14 @@ export function productionEnv(overrides: Record<string, string>): NodeJS.Process
   };
 }
 
+/** The server from its sources through tsx (no build needed), for tests of what it does at start. */
+export const SOURCE_SERVER = resolve(ROOT, 'src/server.ts');
+
+/** productionEnv for SOURCE_SERVER. */
+export function sourceServerEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return productionEnv({ NODE_OPTIONS: '--import tsx', ...overrides });
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   port: number;

@@ -10,7 +10,7 @@ import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { captureLogs, type CapturedLogs } from '../helpers/auth.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createUserWithSession } from '../helpers/factories.js';
-import { freePort, productionEnv, ROOT, startServer } from '../helpers/processes.js';
+import { freePort, SOURCE_SERVER, sourceServerEnv, startServer } from '../helpers/processes.js';
 import { listen, openSocket, socketUrl } from '../helpers/sockets.js';
 
 interface LogLine {
@@ -192,9 +192,9 @@ describe('a server process', () => {
   it('logs its summary, one line per request (none for /health at info), and a shutdown line', async () => {
     const port = await freePort();
     const server = await startServer(
-      productionEnv({ NODE_OPTIONS: '--import tsx', DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'info' }),
+      sourceServerEnv({ DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'info' }),
       40_000,
-      `${ROOT}/src/server.ts`,
+      SOURCE_SERVER,
     );
     const api = await fetch(`${server.url}/api/tasks`);
     expect(api.status).toBe(401);

@@ -10,7 +10,7 @@ import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { captureLogs, loginRequest } from '../helpers/auth.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { createUser } from '../helpers/factories.js';
-import { freePort, productionEnv, ROOT, startServer } from '../helpers/processes.js';
+import { freePort, SOURCE_SERVER, sourceServerEnv, startServer } from '../helpers/processes.js';
 
 const ADMIN: AdminBootstrap = { username: 'first_admin', email: 'first.admin@example.com', password: 'Bootstrap-Secret-42' };
 
@@ -101,8 +101,7 @@ describe('admin bootstrap in the server process', () => {
 
   /** Starts src/server.ts (through tsx: no build needed), waits until it serves, stops it, returns its output. */
   async function startAndStop(overrides: Record<string, string>): Promise<string> {
-    const env = productionEnv({
-      NODE_OPTIONS: '--import tsx',
+    const env = sourceServerEnv({
       DATABASE_URL: database.url,
       PORT: String(await freePort()),
       LOG_LEVEL: 'info',
@@ -110,7 +109,7 @@ describe('admin bootstrap in the server process', () => {
       ADMIN_EMAIL: ADMIN.email,
       ...overrides,
     });
-    const server = await startServer(env, 40_000, `${ROOT}/src/server.ts`);
+    const server = await startServer(env, 40_000, SOURCE_SERVER);
     expect(await server.stop()).toBe(0);
     return server.output();
   }
@@ -132,9 +131,9 @@ describe('admin bootstrap in the server process', () => {
 
   it('refuses to start with a partial or weak setting, naming the problem but not the password', async () => {
     const weak = await startServer(
-      productionEnv({ NODE_OPTIONS: '--import tsx', DATABASE_URL: database.url, PORT: String(await freePort()), ADMIN_USERNAME: 'x_admin', ADMIN_EMAIL: 'x@example.com', ADMIN_PASSWORD: 'tiny77' }),
+      sourceServerEnv({ DATABASE_URL: database.url, PORT: String(await freePort()), ADMIN_USERNAME: 'x_admin', ADMIN_EMAIL: 'x@example.com', ADMIN_PASSWORD: 'tiny77' }),
       20_000,
-      `${ROOT}/src/server.ts`,
+      SOURCE_SERVER,
     ).then(
       async (server) => {
         await server.stop();
