@@ -123,9 +123,13 @@ export async function stack(env: Record<string, string> = {}): Promise<Stack> {
   };
 }
 
-/** Lines of a server's output that show a crash or an error nobody handled. */
+/**
+ * Lines of a server's output that show a crash or an error nobody handled: an uncaught exception or
+ * rejection, a 500 (the error handler's "unhandled error"), a fatal log line. (PostgreSQL's own
+ * severity "FATAL" in a logged database error is not one.)
+ */
 export const crashSigns = (output: string) =>
-  output.split('\n').filter((line) => /unhandled|uncaught|FATAL|Internal server error|"level":60/i.test(line));
+  output.split('\n').filter((line) => /unhandled|uncaught|Internal server error/i.test(line) || line.includes('"level":60'));
 
 interface ForeignKey {
   child: string;
