@@ -33,3 +33,9 @@ export async function buildTestApp(overrides: Partial<Config> = {}, deps: Omit<A
     },
   };
 }
+
+/**
+ * The queries a request ran, without the audit trail's batched inserts: those are written on a
+ * timer, and one may land in the middle of any request a test measures.
+ */
+export const requestQueries = (queries: readonly string[]): string[] => queries.filter((sql) => !/\bapi_audit_logs\b/.test(sql));

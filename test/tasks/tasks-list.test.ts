@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/lib/clock.js';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { buildTestApp, requestQueries, type TestApp } from '../helpers/app.js';
 import { createTag, createTask, signIn } from '../helpers/tasks.js';
 
 type Session = Awaited<ReturnType<typeof signIn>>;
@@ -221,7 +221,7 @@ describe('listing cost', () => {
     t.queries.length = 0;
     const res = await t.app.inject({ method: 'GET', url, headers: manager.headers });
     expect(res.statusCode).toBe(200);
-    return t.queries.length;
+    return requestQueries(t.queries).length;
   }
 
   async function addTasks(count: number, tagIds: number[]) {
