@@ -1,4 +1,5 @@
 // Command-line options of `npm run bench` (and of the CI smoke, `--smoke`).
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const SCENARIOS = [
@@ -39,6 +40,8 @@ export interface BenchOptions {
   redisUrl: string | null;
   logLevel: string;
   bcryptRounds: number;
+  /** A directory for the server's CPU profiles (node --cpu-prof), or null. */
+  profileDir: string | null;
   /** Where the markdown results go; null: not written. */
   out: string | null;
 }
@@ -59,6 +62,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --redis URL|none         Redis for the server (default redis://127.0.0.1:6379 when it answers)
   --log-level LEVEL        the server's LOG_LEVEL (default info, as in production)
   --bcrypt-rounds N        BCRYPT_ROUNDS (default 12, the production default; 4 in the smoke)
+  --cpu-prof DIR           run the server under node --cpu-prof, its profiles (one per process) into DIR
   --out FILE|none          results file (default bench/results/<date>-<db>.md, -<tasks> added unless 1000)
   --smoke                  CI smoke: small data, short runs, fails only on errors or broken scenarios`;
 
@@ -88,6 +92,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'log-level': { type: 'string' },
       'bcrypt-rounds': { type: 'string' },
       out: { type: 'string' },
+      'cpu-prof': { type: 'string' },
       smoke: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -125,5 +130,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     logLevel: values['log-level'] ?? 'info',
     bcryptRounds: integer('bcrypt-rounds', values['bcrypt-rounds'], smoke ? 4 : 12, 4, 15),
     out: out === 'none' ? null : out,
+    profileDir: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
   };
 }

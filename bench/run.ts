@@ -117,7 +117,8 @@ function serverEnv(options: BenchOptions, databaseUrl: string, redisUrl: string 
 
 async function startService(bench: Bench, workers: number, databaseUrl = bench.databaseUrl): Promise<Served> {
   const env = { ...bench.env, WEB_CONCURRENCY: String(workers), DATABASE_URL: databaseUrl };
-  return spawnServer({ args: [bench.serverScript], env, logFile: join(bench.workdir, `server-${workers}.log`), workers: workers > 1 });
+  const profile = bench.options.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', bench.options.profileDir];
+  return spawnServer({ args: [...profile, bench.serverScript], env, logFile: join(bench.workdir, `server-${workers}.log`), workers: workers > 1 });
 }
 
 /** Seeds a database and mints the tokens the scenarios use. */
@@ -196,6 +197,16 @@ async function attempt<T>(bench: Bench, what: string, part: () => Promise<T>): P
   }
 }
 
+/**
+ * autocannon stops at its deadline with up to `connections` requests unanswered, which the server
+ * still works through: a short pause (about their latency, at most 2 s) keeps that backlog out of
+ * whatever is measured next.
+ */
+async function settle(previous: LoadResult): Promise<void> {
+  const pause = Math.min(2000, Number.isFinite(previous.p99) ? previous.p99 : 2000);
+  await new Promise((r) => setTimeout(r, pause));
+}
+
 /** Slices each contender's run is cut into when several are measured in turn. */
 const ROUNDS = 3;
 
@@ -211,15 +222,17 @@ interface Contender {
  */
 async function measure(bench: Bench, contenders: Contender[]): Promise<Array<LoadResult & { rss: number }>> {
   const { connections, duration, warmup } = bench.options;
-  for (const c of contenders) if (warmup > 0) await drive({ url: c.server.url, connections, duration: warmup, next: c.next });
+  for (const c of contenders) if (warmup > 0) await settle(await drive({ url: c.server.url, connections, duration: warmup, next: c.next }));
   const rounds = contenders.length > 1 ? Math.max(1, Math.min(ROUNDS, duration)) : 1;
   const parts: LoadResult[][] = contenders.map(() => []);
   const rss = contenders.map(() => 0);
   for (let round = 0; round < rounds; round++) {
     for (const [k, c] of contenders.entries()) {
       const sampling = sampler(() => c.server.rss());
-      parts[k]?.push(await drive({ url: c.server.url, connections, duration: duration / rounds, next: c.next }));
+      const result = await drive({ url: c.server.url, connections, duration: duration / rounds, next: c.next });
+      parts[k]?.push(result);
       rss[k] = Math.max(rss[k] ?? 0, sampling.stop());
+      await settle(result);
     }
   }
   return parts.map((p, k) => ({ ...combine(p), rss: rss[k] ?? 0 }));
