@@ -130,7 +130,7 @@ function createPostgres(
   const types = {
     getTypeParser(oid: number, format?: 'text' | 'binary') {
       if (oid === pg.types.builtins.TIMESTAMPTZ) {
-        return (value: string) => (parseTimestamp(value) as Date).toISOString();
+        return (value: string) => isoFromPostgresUtc(value) ?? (parseTimestamp(value) as Date).toISOString();
       }
       if (oid === pg.types.builtins.NUMERIC || oid === pg.types.builtins.INT8) {
         return (value: string) => Number(value);
@@ -163,6 +163,20 @@ function createPostgres(
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };
+}
+
+/** timestamptz as PostgreSQL writes it in a UTC session: `2026-12-01 17:00:00.123456+00`. */
+const POSTGRES_UTC_TIMESTAMP = /^([1-9]\d{3}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00$/;
+
+/**
+ * The ISO form of a timestamptz in PostgreSQL's UTC text, rearranged without a Date (fractions
+ * beyond milliseconds truncated, as Date does); undefined for any other form (another session time
+ * zone, BC, infinity), which goes through node-postgres's parser.
+ */
+export function isoFromPostgresUtc(text: string): string | undefined {
+  const match = POSTGRES_UTC_TIMESTAMP.exec(text);
+  if (!match) return undefined;
+  return `${match[1]}T${match[2]}.${(match[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
 }
 
 /**

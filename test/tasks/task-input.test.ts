@@ -1,7 +1,8 @@
 // Parsing of hours and datetimes, without an app.
 import { describe, expect, it } from 'vitest';
 import { ValidationFailure } from '../../src/errors.js';
-import { formatHours, parseDateTime, parseHours } from '../../src/modules/tasks/task-input.js';
+import fc from 'fast-check';
+import { formatHours, formatTimestamp, parseDateTime, parseHours } from '../../src/modules/tasks/task-input.js';
 
 const est = (v: number | string) => parseHours(v, ['body', 'estimated_hours'], { allowZero: false });
 const act = (v: number | string) => parseHours(v, ['body', 'actual_hours'], { allowZero: true });
@@ -63,5 +64,57 @@ describe('datetimes', () => {
     '2026-12-01T10:00:00+25:00',
   ])('rejects %j', (input) => {
     expect(() => parseDateTime(input, ['body', 'deadline'])).toThrow(ValidationFailure);
+  });
+});
+
+describe('formatTimestamp', () => {
+  const viaDate = (text: string) => {
+    try {
+      return new Date(text).toISOString();
+    } catch (error) {
+      return error instanceof RangeError ? 'RangeError' : String(error);
+    }
+  };
+  const formatted = (text: string) => {
+    try {
+      return formatTimestamp(text);
+    } catch (error) {
+      return error instanceof RangeError ? 'RangeError' : String(error);
+    }
+  };
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+  it('answers exactly what toISOString would for timestamps of every shape, in range or not', () => {
+    const instant = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 24 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 999 }),
+        fc.constantFrom('Z', '+00:00', '', 'z', '+01:00'),
+        fc.constantFrom('T', ' '),
+      )
+      .map(([y, mo, d, h, mi, s, ms, zone, sep]) => `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}${sep}${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(ms, 3)}${zone}`);
+    fc.assert(fc.property(instant, (text) => formatted(text) === viaDate(text)), { numRuns: 20_000 });
+  });
+
+  it.each([
+    ['2026-12-01T17:00:00.000Z', '2026-12-01T17:00:00.000Z'],
+    ['2024-02-29T00:00:00.000Z', '2024-02-29T00:00:00.000Z'],
+    ['2026-02-29T00:00:00.000Z', '2026-03-01T00:00:00.000Z'],
+    ['2100-02-29T00:00:00.000Z', '2100-03-01T00:00:00.000Z'],
+    ['2000-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z'],
+    ['2026-04-31T10:00:00.000Z', '2026-05-01T10:00:00.000Z'],
+    ['2026-12-01 17:00:00', '2026-12-01T17:00:00.000Z'],
+    ['2026-12-01T17:00:00.123456+00:00', '2026-12-01T17:00:00.123Z'],
+  ])('formats %s as %s', (input, expected) => {
+    expect(formatTimestamp(input)).toBe(expected);
+  });
+
+  it('formats a Date', () => {
+    expect(formatTimestamp(new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)))).toBe('2026-01-02T03:04:05.006Z');
   });
 });
