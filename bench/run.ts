@@ -537,18 +537,19 @@ async function main(): Promise<number> {
       `${resultsTable(rows)}\n\nIdle server RSS: ${(idleRss / MiB).toFixed(0)} MiB. Answer size: bytes per 2xx answer, headers included.\n\n` +
       `${options.smoke ? 'Smoke run: the targets below are informational only (short runs on small data); it fails on errors alone.\n\n' : ''}` +
       targetsTable(targets);
+    for (const name of emptyRuns) bench.problems.push(`${name}: no answer completed within the run (nothing measured)`);
+    const problems = bench.problems.length === 0 ? '' : `\n\nProblems:\n\n${bench.problems.map((p) => `- ${p}`).join('\n')}`;
     console.log(`\n${heading}\n\n${tables}\n`);
     if (options.out !== null) {
       const text =
         `# ${heading}\n\n\`${commandLine}\` — ${new Date().toISOString()}\n\n${machineInfo}\n\n` +
         'Rate limits off (RATE_LIMIT_ENABLED=false) and scheduled jobs off (JOBS_ENABLED=false) for the run; ' +
         'everything else as in production (ENVIRONMENT=production, compiled JavaScript).\n\n' +
-        `${tables}\n`;
+        `${tables}${problems}\n`;
       mkdirSync(dirname(options.out), { recursive: true });
       writeFileSync(options.out, text);
       log(`written to ${options.out}`);
     }
-    for (const name of emptyRuns) bench.problems.push(`${name}: no answer completed within the run (nothing measured)`);
     if (bench.problems.length > 0) {
       console.error(`\nProblems:\n${bench.problems.map((p) => `  - ${p}`).join('\n')}`);
     }
