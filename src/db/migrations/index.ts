@@ -6,6 +6,7 @@ import * as emailChangeAndRefreshGrace from './0003_email_change_and_refresh_gra
 import * as passwordResetTokens from './0004_password_reset_tokens.js';
 import * as invitations from './0005_invitations.js';
 import * as sessionRevokedReason from './0006_session_revoked_reason.js';
+import * as performanceIndexes from './0007_performance_indexes.js';
 import * as comments from './0008_comments.js';
 import * as webhooks from './0009_webhooks.js';
 import * as apiTokens from './0010_api_tokens.js';
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0004_password_reset_tokens': passwordResetTokens,
   '0005_invitations': invitations,
   '0006_session_revoked_reason': sessionRevokedReason,
+  '0007_performance_indexes': performanceIndexes,
   '0008_comments': comments,
   '0009_webhooks': webhooks,
   '0010_api_tokens': apiTokens,
