@@ -105,32 +105,49 @@ async function listPage(query: Query): Promise<{ total: number; body: string }> 
   return { total: Number(count?.count ?? 0), body: JSON.stringify(tasks) };
 }
 
-const STATS =
-  'select count(*) as "total", ' +
-  `sum(case when "tasks"."status" = 'completed' then 1 else 0 end) as "completed", ` +
-  `sum(case when "tasks"."status" = 'pending' then 1 else 0 end) as "pending", ` +
-  `sum(case when "tasks"."status" = 'in_progress' then 1 else 0 end) as "in_progress", ` +
-  `sum(case when "tasks"."status" = 'blocked' then 1 else 0 end) as "blocked", ` +
-  `sum(case when "tasks"."deadline" < $1 and "tasks"."status" <> 'completed' then 1 else 0 end) as "overdue", ` +
-  `sum(case when "tasks"."status" = 'completed' and "tasks"."actual_hours" > 0 then cast(round("tasks"."estimated_hours" * 100) as integer) else 0 end) as "estimated_cents", ` +
-  `sum(case when "tasks"."status" = 'completed' and "tasks"."actual_hours" > 0 then cast(round("tasks"."actual_hours" * 100) as integer) else 0 end) as "actual_cents" ` +
-  'from "tasks"';
+// The statements analytics.repository.ts runs (one row per status over a covering index).
+const STATS_BY_STATUS = (where: string) =>
+  'select "tasks"."status", count(*) as "count", ' +
+  'sum(case when tasks.deadline < $1 then 1 else 0 end) as "past_deadline", ' +
+  'sum(case when tasks.actual_hours > 0 then cast(round(tasks.estimated_hours * 100) as integer) else 0 end) as "estimated_cents", ' +
+  'sum(case when tasks.actual_hours > 0 then cast(round(tasks.actual_hours * 100) as integer) else 0 end) as "actual_cents" ' +
+  `from "tasks"${where} group by "tasks"."status"`;
 
-function counts(row: Row | undefined) {
-  const n = (key: string) => Number(row?.[key] ?? 0);
-  return { total: n('total'), completed: n('completed'), pending: n('pending'), in_progress: n('in_progress'), blocked: n('blocked'), overdue: n('overdue') };
+function stats(rows: Row[]) {
+  const n = (value: unknown) => Number(value ?? 0);
+  const out = { total: 0, completed: 0, pending: 0, in_progress: 0, blocked: 0, overdue: 0, estimated: 0, actual: 0 };
+  for (const row of rows) {
+    const count = n(row.count);
+    out.total += count;
+    if (row.status === 'completed') {
+      out.completed = count;
+      out.estimated = n(row.estimated_cents);
+      out.actual = n(row.actual_cents);
+      continue;
+    }
+    out.overdue += n(row.past_deadline);
+    if (row.status === 'pending' || row.status === 'in_progress' || row.status === 'blocked') out[row.status] = count;
+  }
+  return out;
 }
+
+const counts = ({ total, completed, pending, in_progress, blocked, overdue }: ReturnType<typeof stats>) => ({
+  total,
+  completed,
+  pending,
+  in_progress,
+  blocked,
+  overdue,
+});
 
 async function analytics(query: Query, userId: number): Promise<string> {
   const now = new Date().toISOString();
-  const [mine] = await query('stats-mine', `${STATS} where "tasks"."assigned_to" = $2`, [now, userId]);
-  const [team] = await query('stats-team', STATS, [now]);
-  const my = counts(mine);
-  const estimated = Number(mine?.estimated_cents ?? 0);
-  const actual = Number(mine?.actual_cents ?? 0);
-  const completion = my.total === 0 ? 0 : (my.completed / my.total) * 100;
-  const score = my.total === 0 ? 0 : actual <= 0 ? completion : 0.6 * completion + 0.4 * Math.min((estimated / actual) * 100, 100);
-  return JSON.stringify({ my_tasks: my, team_tasks: counts(team), efficiency_score: Math.round(score * 100) / 100 });
+  const mine = stats(await query('stats-mine', STATS_BY_STATUS(' where "tasks"."assigned_to" = $2'), [now, userId]));
+  const team = stats(await query('stats-team', STATS_BY_STATUS(''), [now]));
+  const completion = mine.total === 0 ? 0 : (mine.completed / mine.total) * 100;
+  const score =
+    mine.total === 0 ? 0 : mine.actual <= 0 ? completion : 0.6 * completion + 0.4 * Math.min((mine.estimated / mine.actual) * 100, 100);
+  return JSON.stringify({ my_tasks: counts(mine), team_tasks: counts(team), efficiency_score: Math.round(score * 100) / 100 });
 }
 
 function send(res: ServerResponse, body: string, headers: Record<string, string> = {}): void {
