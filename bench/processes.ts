@@ -1,6 +1,6 @@
 // Processes the benchmark starts: the production server (`node <build>/server.js`) and the bare
-// node:http ceilings, each in its own process with its output in a log file; and their memory,
-// read from /proc (VmRSS), summed over cluster workers.
+// node:http ceilings, each in its own process with its output in a log file; and their memory and
+// CPU time, read from /proc (VmRSS; utime + stime), summed over cluster workers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { freePort, ROOT, waitUntilServing } from '../test/helpers/processes.js';
@@ -13,6 +13,8 @@ export interface Served {
   logFile: string;
   /** Resident memory in bytes: the process, or with workers the sum of its child processes. */
   rss(): number;
+  /** CPU seconds used so far (user + system): the process and, with workers, its child processes. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -25,20 +27,43 @@ export function vmRss(pid: number): number {
   }
 }
 
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // pid (comm) state ppid … — comm may hold spaces and parentheses: read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
+/** /proc/<pid>/stat's fields after `comm` (which may hold spaces and parentheses), or null when gone. */
+function statFields(pid: number | string): { comm: string; fields: string[] } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    return { comm: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
+  } catch {
+    return null;
   }
-  return out;
+}
+
+function processIds(): string[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+}
+
+function childPids(pid: number): number[] {
+  // fields: state ppid …
+  return processIds().flatMap((entry) => (Number(statFields(entry)?.fields[1]) === pid ? [Number(entry)] : []));
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux for every architecture we run on). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds a process has used (utime + stime, fields 14 and 15 of /proc/<pid>/stat); 0 when it is gone. */
+export function cpuSeconds(pid: number | string): number {
+  const stat = statFields(pid);
+  if (stat === null) return 0;
+  // fields[0] is field 3 (state): utime is field 14, stime field 15.
+  return (Number(stat.fields[11]) + Number(stat.fields[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds used so far by every PostgreSQL process on the machine (the postmaster's children:
+ * backends, the WAL writer, …). Other clients' work is counted too: on a quiet machine it is ours.
+ */
+export function postgresCpuSeconds(): number {
+  return processIds().reduce((sum, pid) => (statFields(pid)?.comm === 'postgres' ? sum + cpuSeconds(pid) : sum), 0);
 }
 
 export interface SpawnOptions {
@@ -78,6 +103,7 @@ export async function spawnServer(options: SpawnOptions): Promise<Served> {
     port,
     logFile: options.logFile,
     rss: () => (options.workers ? childPids(pid).reduce((sum, p) => sum + vmRss(p), 0) : vmRss(pid)),
+    cpuSeconds: () => cpuSeconds(pid) + (options.workers ? childPids(pid).reduce((sum, p) => sum + cpuSeconds(p), 0) : 0),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -2,6 +2,18 @@
 // as a markdown table and written to bench/results/<date>-<db>.md with the command and machine.
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 
+/** CPU seconds used during a measured run (all its slices), by whom. */
+export interface CpuUse {
+  /** Wall-clock seconds the slices lasted. */
+  seconds: number;
+  /** The server (all its workers). */
+  server: number;
+  /** This process: autocannon and the bench around it. */
+  loadGenerator: number;
+  /** Every PostgreSQL process; null on SQLite (in the server process). */
+  database: number | null;
+}
+
 export interface Row {
   scenario: string;
   rps: number;
@@ -10,8 +22,11 @@ export interface Row {
   errors: number;
   /** Highest server RSS sampled during the scenario, bytes. */
   rss: number;
+  cpu?: CpuUse;
   /** Throughput of this scenario's ceiling in the same run. */
   ceilingRps?: number;
+  /** Server CPU seconds per request of this scenario's ceiling in the same run. */
+  ceilingCpuPerRequest?: number;
   bytes?: number;
   note?: string;
 }
@@ -34,9 +49,23 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+/** Server CPU time per answered request (µs below 10 ms). */
+function cpuPerRequest(r: Row): string {
+  if (r.cpu === undefined || !Number.isFinite(r.rps) || r.rps <= 0) return '';
+  const seconds = r.cpu.server / (r.rps * r.cpu.seconds);
+  return seconds < 0.01 ? `${(seconds * 1e6).toFixed(0)} µs` : `${(seconds * 1000).toFixed(1)} ms`;
+}
+
+/** Cores kept busy during the run: server + load generator (+ PostgreSQL), of the machine's cores. */
+function coresBusy(cpu: CpuUse | undefined): string {
+  if (cpu === undefined || cpu.seconds <= 0) return '';
+  const cores = (s: number) => (s / cpu.seconds).toFixed(2);
+  return [cores(cpu.server), cores(cpu.loadGenerator), ...(cpu.database === null ? [] : [cores(cpu.database)])].join(' + ');
+}
+
 export function resultsTable(rows: Row[]): string {
   return table(
-    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server RSS', 'ceiling req/s', 'ratio', 'answer size', 'notes'],
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server RSS', 'ceiling req/s', 'ratio', 'answer size', 'server CPU/req', 'cores busy', 'notes'],
     rows.map((r) => [
       r.scenario,
       fixed(r.rps, 0),
@@ -47,6 +76,8 @@ export function resultsTable(rows: Row[]): string {
       r.ceilingRps === undefined ? '' : fixed(r.ceilingRps, 0),
       r.ceilingRps === undefined ? '' : `${((r.rps / r.ceilingRps) * 100).toFixed(0)} %`,
       size(r.bytes),
+      cpuPerRequest(r),
+      coresBusy(r.cpu),
       r.note ?? '',
     ]),
   );
