@@ -3,9 +3,10 @@
 // message, a database that is down, full or too slow to a 503 (with Retry-After), and anything else
 // is a logged 500 whose body never carries internals.
 import { STATUS_CODES } from 'node:http';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { databaseUnavailableReason, isConcurrencyConflict } from '../db/database.js';
 import { AppError, serviceUnavailable, ValidationFailure } from '../errors.js';
+import { errorResponses } from '../schemas/common.js';
 
 interface ValidationItem {
   loc: (string | number)[];
@@ -110,6 +111,7 @@ export function sendError(error: FastifyError, request: FastifyRequest, reply: F
 
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler(sendError);
+  app.addHook('onRoute', documentUnavailable);
 
   // A known path with another method is a 405 with an Allow header, as FastAPI answers.
   const routes: { method: string; pattern: RegExp }[] = [];
@@ -132,6 +134,15 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     return reply.status(404).send({ detail: 'Not Found' });
   });
+}
+
+/** Every /api route reads the database (at least the session behind its token), so each may answer 503. */
+function documentUnavailable(route: RouteOptions): void {
+  const schema = route.schema;
+  if (!route.url.startsWith('/api/') || !schema?.response || schema.hide) return;
+  const response = schema.response as Record<string, unknown>;
+  if (response[503] !== undefined) return;
+  route.schema = { ...schema, response: { ...response, ...errorResponses(503) } };
 }
 
 /** With allErrors, a bad union member yields one error per alternative; keep one per location. */

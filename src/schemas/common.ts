@@ -40,9 +40,17 @@ export const ValidationErrorSchema = Type.Object(
 
 export const MessageSchema = Type.Object({ detail: Type.String() });
 
+/** The 503 of a database that is down, full or too slow (errors.ts `serviceUnavailable`): any route that touches it. */
+export const ServiceUnavailableResponseSchema = Type.Ref(ErrorSchema, {
+  description: 'The database is unavailable, full or too slow to answer; retry after the Retry-After header\'s seconds',
+  headers: { 'Retry-After': { type: 'integer', description: 'Seconds to wait before retrying' } },
+});
+
 /** Standard error responses to spread into a route's `response` map. */
 export const errorResponses = (...codes: number[]): Record<number, TSchema> => {
   const out: Record<number, TSchema> = {};
-  for (const code of codes) out[code] = code === 422 ? Type.Ref(ValidationErrorSchema) : Type.Ref(ErrorSchema);
+  for (const code of codes) {
+    out[code] = code === 422 ? Type.Ref(ValidationErrorSchema) : code === 503 ? ServiceUnavailableResponseSchema : Type.Ref(ErrorSchema);
+  }
   return out;
 };
