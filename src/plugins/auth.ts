@@ -1,8 +1,9 @@
-// Authentication guards. `app.requireUser` (and `app.requireRole(...)`) run as a route's onRequest
-// hook (before the body is parsed, so an anonymous request is a 401 whatever it sends): they read
-// the Bearer access token, check its session with one primary-key lookup (so a revoked
+// Authentication guards. `app.requireUser` (and `app.requireRole(...)`, `app.requireSession`) run as
+// a route's onRequest hook (before the body is parsed, so an anonymous request is a 401 whatever it
+// sends): they read the Bearer access token, check its session with one primary-key lookup (so a revoked
 // session's tokens stop working at once), then the active and verified flags, then the role.
-// A personal API token (`ctms_…`) is checked against its own row instead (api-tokens.service.ts).
+// A personal API token (`ctms_…`) is checked against its own row instead (api-tokens.service.ts);
+// account management declares `app.requireSession`, which refuses such a token (403).
 // A token close to expiry gets a successor in `X-New-Access-Token` on successful responses.
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
@@ -41,6 +42,8 @@ declare module 'fastify' {
     requireUser: preHandlerAsyncHookHandler;
     /** Route hook: as requireUser, and the user's role is one of `roles`. */
     requireRole: (...roles: Role[]) => preHandlerAsyncHookHandler;
+    /** Route hook for account management: as requireUser, and signed in with a login session, not an API token (403). */
+    requireSession: preHandlerAsyncHookHandler;
   }
 }
 
@@ -49,22 +52,19 @@ export const RENEWAL_WINDOW_SECONDS = 120;
 /** last_used is rewritten at most this often per session, to keep reads write-free. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-/** The user of an authenticated request; only valid behind requireUser/requireRole. */
+/** The user of an authenticated request; only valid behind requireUser/requireRole/requireSession. */
 export function currentUser(request: FastifyRequest): CurrentUser {
   if (!request.auth) throw unauthorized();
   return request.auth.user;
 }
 
-/** The caller's login session; a request made with a personal API token is refused (403). */
+const sessionRequired = () => forbidden('This action needs a signed-in session, not an API token');
+
+/** The caller's login session; only valid behind requireSession. */
 export function currentSessionId(request: FastifyRequest): number {
   if (!request.auth) throw unauthorized();
-  if (request.auth.sessionId === null) throw forbidden('This action needs a signed-in session, not an API token');
+  if (request.auth.sessionId === null) throw sessionRequired();
   return request.auth.sessionId;
-}
-
-/** For account management: refuses a request made with a personal API token. */
-export function requireSessionAuth(request: FastifyRequest): void {
-  currentSessionId(request);
 }
 
 export function bearerToken(request: FastifyRequest): string | null {
@@ -142,6 +142,11 @@ export const authPlugin = fp(
       request.auth = await authenticate(app, request);
     };
     app.decorate('requireUser', requireUser);
+    const requireSession: preHandlerAsyncHookHandler = async function (request) {
+      request.auth = await authenticate(app, request);
+      if (request.auth.sessionId === null) throw sessionRequired();
+    };
+    app.decorate('requireSession', requireSession);
     app.decorate('requireRole', (...roles: Role[]): preHandlerAsyncHookHandler => {
       return async function (request) {
         const auth = await authenticate(app, request);

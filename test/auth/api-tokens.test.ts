@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/lib/clock.js';
 import { sha256 } from '../../src/lib/hash.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { authSnapshot } from '../helpers/auth.js';
 import { buildSecondInstance } from '../helpers/sockets.js';
 import { countRows, createTask, signIn } from '../helpers/tasks.js';
 
@@ -185,6 +186,60 @@ describe('personal API tokens', () => {
     expect(pending).toEqual([]);
     const session = await t.db.selectFrom('user_sessions').select('revoked_at').where('id', '=', developer.sessionId).executeTakeFirstOrThrow();
     expect(session.revoked_at).toBeNull();
+  });
+
+  it('refuses a token on every account route of the OpenAPI document before it acts, changing nothing', async () => {
+    // Every authenticated /api/auth operation manages the caller's account, except these: finding out
+    // who the token acts as, and a manager's administration of other users.
+    const usableWithToken = new Set([
+      'GET /api/auth/users/me',
+      'GET /api/auth/users',
+      'GET /api/auth/users/{id}',
+      'PATCH /api/auth/users/{id}',
+      'POST /api/auth/invitations',
+    ]);
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<OpenApiDocument>();
+    const accountRoutes: string[] = [];
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const route = `${method.toUpperCase()} ${path}`;
+        if (path.startsWith('/api/auth/') && operation.security?.length && !usableWithToken.has(route)) accountRoutes.push(route);
+      }
+    }
+    expect(accountRoutes).toEqual(expect.arrayContaining(['POST /api/auth/logout', 'DELETE /api/auth/sessions/{id}', 'PATCH /api/auth/users/me']));
+    expect(accountRoutes).toHaveLength(8);
+
+    const owner = await signIn(app, { role: 'manager' });
+    const { token, id } = await createToken(owner, { name: 'leaked', scope: 'write' });
+    // Its first use records last_used_at; later ones at this clock write nothing.
+    expect((await app.inject({ method: 'GET', url: '/api/auth/users/me', headers: bearer(token) })).statusCode).toBe(200);
+    // Real ids and bodies, so that a route without the guard would act.
+    const ids: Record<string, number> = { '/api/auth/sessions/{id}': owner.sessionId, '/api/auth/tokens/{id}': id };
+    const bodies: Record<string, object> = {
+      'POST /api/auth/tokens': { name: 'more', scope: 'write' },
+      'PATCH /api/auth/users/me': { email: 'taken-over@example.com', timezone: 'Asia/Tokyo' },
+    };
+    const before = { ...(await authSnapshot(t.db)), apiTokens: await t.db.selectFrom('api_tokens').selectAll().orderBy('id').execute() };
+    for (const route of accountRoutes) {
+      const [method, path] = route.split(' ') as [string, string];
+      const res = await app.inject({
+        method: method as 'POST',
+        url: path.replace('{id}', String(ids[path] ?? 1)),
+        headers: bearer(token),
+        payload: bodies[route] ?? {},
+      });
+      expect(res.statusCode, `${route}: ${res.body}`).toBe(403);
+      expect(res.json().detail, route).toBe('This action needs a signed-in session, not an API token');
+    }
+    const after = { ...(await authSnapshot(t.db)), apiTokens: await t.db.selectFrom('api_tokens').selectAll().orderBy('id').execute() };
+    expect(after).toEqual(before);
+    expect((await app.inject({ method: 'GET', url: '/api/auth/sessions', headers: owner.headers })).statusCode).toBe(200);
+
+    for (const route of usableWithToken) {
+      const [method, path] = route.split(' ') as [string, string];
+      const res = await app.inject({ method: method as 'GET', url: path.replace('{id}', String(owner.user.id)), headers: bearer(token), payload: {} });
+      expect(res.json().detail ?? '', route).not.toBe('This action needs a signed-in session, not an API token');
+    }
   });
 
   it('names the token in the audit trail', async () => {

@@ -1,10 +1,10 @@
 // /api/auth/tokens: a signed-in user's personal API tokens (§12). Managing tokens needs a login
-// session; a token cannot list, create or revoke tokens.
+// session (app.requireSession); a token cannot list, create or revoke tokens.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../errors.js';
-import { currentUser, requireSessionAuth } from '../../plugins/auth.js';
+import { currentUser } from '../../plugins/auth.js';
 import { errorResponses, IdParamsSchema } from '../../schemas/common.js';
 import { listApiTokens, revokeApiToken, type ApiTokenRow } from './api-tokens.repository.js';
 import { ApiTokenCreatedSchema, ApiTokenCreateSchema, ApiTokenSchema } from './api-tokens.schemas.js';
@@ -28,7 +28,7 @@ export async function apiTokensRoutes(fastify: FastifyInstance): Promise<void> {
   app.get(
     '/',
     {
-      onRequest: app.requireUser,
+      onRequest: app.requireSession,
       schema: {
         tags,
         security,
@@ -37,17 +37,13 @@ export async function apiTokensRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: Type.Array(ApiTokenSchema), ...errorResponses(401, 403) },
       },
     },
-    async (request) => {
-      const user = currentUser(request);
-      requireSessionAuth(request);
-      return (await listApiTokens(app.db, user.id)).map(publicToken);
-    },
+    async (request) => (await listApiTokens(app.db, currentUser(request).id)).map(publicToken),
   );
 
   app.post(
     '/',
     {
-      onRequest: app.requireUser,
+      onRequest: app.requireSession,
       schema: {
         tags,
         security,
@@ -62,7 +58,6 @@ export async function apiTokensRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const user = currentUser(request);
-      requireSessionAuth(request);
       const created = await createApiToken(app, user, request.body);
       return reply.status(201).send({ ...publicToken(created), token: created.token });
     },
@@ -71,7 +66,7 @@ export async function apiTokensRoutes(fastify: FastifyInstance): Promise<void> {
   app.delete(
     '/:id',
     {
-      onRequest: app.requireUser,
+      onRequest: app.requireSession,
       schema: {
         tags,
         security,
@@ -83,7 +78,6 @@ export async function apiTokensRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const user = currentUser(request);
-      requireSessionAuth(request);
       const revoked = await revokeApiToken(app.db, user.id, request.params.id, app.clock.now().toISOString());
       if (!revoked) throw notFound('API token not found');
       return reply.status(204).send(null);

@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../../errors.js';
-import { currentSessionId, currentUser, requireSessionAuth } from '../../plugins/auth.js';
+import { currentSessionId, currentUser } from '../../plugins/auth.js';
 import { errorResponses, IdParamsSchema, MessageSchema } from '../../schemas/common.js';
 import { sessionCookies } from './auth.cookies.js';
 import {
@@ -266,7 +266,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/logout',
     {
-      onRequest: app.requireUser,
+      onRequest: app.requireSession,
       schema: {
         tags,
         security,
@@ -286,7 +286,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/logout-all',
     {
-      onRequest: app.requireUser,
+      onRequest: app.requireSession,
       schema: {
         tags,
         security,
@@ -296,7 +296,6 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      requireSessionAuth(request);
       await logoutAll(deps, currentUser(request).id);
       app.notifier.sessionsRevoked([currentUser(request).id]);
       endSession(request, reply);
@@ -307,7 +306,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   app.get(
     '/sessions',
     {
-      onRequest: app.requireUser,
+      onRequest: app.requireSession,
       schema: {
         tags,
         security,
@@ -332,7 +331,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   app.delete(
     '/sessions/:id',
     {
-      onRequest: app.requireUser,
+      onRequest: app.requireSession,
       schema: {
         tags,
         security,

@@ -35,7 +35,7 @@ export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
   app.patch(
     '/users/me',
     {
-      onRequest: app.requireUser,
+      onRequest: app.requireSession,
       schema: {
         tags,
         security,
