@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from
 import fp from 'fastify-plugin';
 import type { Role } from '../db/schema.js';
 import { forbidden, unauthorized } from '../errors.js';
+import { sha256 } from '../lib/hash.js';
 import { findSessionWithUser, touchSession, type RevokedReason } from '../modules/auth/sessions.repository.js';
 import { authenticateApiToken, isApiToken, type ApiTokenAuth } from '../modules/api-tokens/api-tokens.service.js';
 import { isExpiredToken, issueAccessToken, readToken, type TokenClaims } from '../modules/auth/tokens.js';
@@ -36,6 +37,8 @@ declare module 'fastify' {
     renewedAccessToken: string | null;
     /** The Bearer access token's claims once verified (null: none or invalid); see accessTokenClaims. */
     accessClaims: TokenClaims | null | undefined;
+    /** SHA-256 of the Bearer personal API token once computed (null: none); see apiTokenHash. */
+    apiTokenHash: string | null | undefined;
   }
   interface FastifyInstance {
     /** Route hook: an authenticated, active user with a verified e-mail. */
@@ -51,6 +54,10 @@ declare module 'fastify' {
 export const RENEWAL_WINDOW_SECONDS = 120;
 /** last_used is rewritten at most this often per session, to keep reads write-free. */
 const TOUCH_INTERVAL_MS = 60_000;
+
+/** Personal API tokens this instance has accepted lately, by hash, kept for the rate limit (see rateLimitCaller). */
+const ACCEPTED_API_TOKENS_KEPT = 10_000;
+const acceptedApiTokens = new WeakMap<FastifyInstance, Set<string>>();
 
 /** The user of an authenticated request; only valid behind requireUser/requireRole/requireSession. */
 export function currentUser(request: FastifyRequest): CurrentUser {
@@ -75,23 +82,57 @@ export function bearerToken(request: FastifyRequest): string | null {
 }
 
 /**
- * The claims of the request's Bearer access token, or null when it has none or an invalid one.
- * The signature is verified once per request: the rate limit (which keys on the user) and the
- * guard share the result.
+ * The claims of the request's Bearer access token, or null when it has none or an invalid one
+ * (a personal API token is no JWT: null without trying). The signature is verified once per
+ * request: the rate limit (which keys on the user) and the guard share the result.
  */
 export function accessTokenClaims(app: FastifyInstance, request: FastifyRequest): TokenClaims | null {
   if (request.accessClaims === undefined) {
     const token = bearerToken(request);
-    request.accessClaims = token ? readToken(app.config, token, 'access', app.clock.now()) : null;
+    request.accessClaims = token && !isApiToken(token) ? readToken(app.config, token, 'access', app.clock.now()) : null;
   }
   return request.accessClaims;
+}
+
+/** The SHA-256 of the request's Bearer personal API token (null without one), computed once per request. */
+export function apiTokenHash(request: FastifyRequest): string | null {
+  if (request.apiTokenHash === undefined) {
+    const token = bearerToken(request);
+    request.apiTokenHash = token && isApiToken(token) ? sha256(token) : null;
+  }
+  return request.apiTokenHash;
+}
+
+/**
+ * Whom the per-caller rate limit counts a request against, from its Bearer token alone (no
+ * database query): `user:<id>` for a valid access token, `token:<sha256>` for a personal API
+ * token, null for the client address. Only a token's row says whether it is real, so a token this
+ * instance has not accepted lately is `unproven`: it counts against the address as well, and
+ * made-up tokens cannot each get an allowance of their own.
+ */
+export function rateLimitCaller(app: FastifyInstance, request: FastifyRequest): { key: string; unproven: boolean } | null {
+  const hash = apiTokenHash(request);
+  if (hash !== null) return { key: `token:${hash}`, unproven: !acceptedApiTokens.get(app)?.has(hash) };
+  const claims = accessTokenClaims(app, request);
+  return claims ? { key: `user:${claims.userId}`, unproven: false } : null;
+}
+
+function rememberAcceptedApiToken(app: FastifyInstance, request: FastifyRequest): void {
+  const accepted = acceptedApiTokens.get(app);
+  const hash = accepted ? apiTokenHash(request) : null;
+  if (!accepted || hash === null || accepted.has(hash)) return;
+  // Oldest first out: a Set iterates in insertion order.
+  if (accepted.size >= ACCEPTED_API_TOKENS_KEPT) accepted.delete(accepted.values().next().value as string);
+  accepted.add(hash);
 }
 
 async function authenticate(app: FastifyInstance, request: FastifyRequest): Promise<AuthContext> {
   const token = bearerToken(request);
   if (!token) throw unauthorized('Not authenticated');
-  if (isApiToken(token)) return { ...(await authenticateApiToken(app, token, request)), sessionId: null };
-  return authenticateToken(app, token, request);
+  if (!isApiToken(token)) return authenticateToken(app, token, request);
+  const auth = await authenticateApiToken(app, token, request);
+  rememberAcceptedApiToken(app, request);
+  return { ...auth, sessionId: null };
 }
 
 /** Validates an access token and its session; shared with the WebSocket endpoint. */
@@ -137,6 +178,8 @@ export const authPlugin = fp(
     app.decorateRequest('auth', null);
     app.decorateRequest('renewedAccessToken', null);
     app.decorateRequest('accessClaims', undefined);
+    app.decorateRequest('apiTokenHash', undefined);
+    if (app.config.rateLimitEnabled) acceptedApiTokens.set(app, new Set());
 
     const requireUser: preHandlerAsyncHookHandler = async function (request) {
       request.auth = await authenticate(app, request);

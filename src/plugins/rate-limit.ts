@@ -1,7 +1,9 @@
 // Rate limits (RATE_LIMIT_ENABLED), with @fastify/rate-limit counting in Redis or in memory
 // (rate-limit-store.ts). Three limits:
 // - every /api route (and every unknown path): RATE_LIMIT_PER_MINUTE per user when the request
-//   carries a valid access token, else per client IP;
+//   carries a valid access token, per personal API token (by its hash) when it carries one, else
+//   per client IP; an API token this instance has not yet accepted counts against its IP as well
+//   (see rateLimitCaller in auth.ts);
 // - the public auth routes (register, verify-email, resend-verification, login, refresh, password reset):
 //   RATE_LIMIT_AUTH_PER_MINUTE per client IP, each route counted on its own (login and its OAuth2
 //   form /token together), instead of the above;
@@ -19,7 +21,7 @@ import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
 import { sha256 } from '../lib/hash.js';
 import { ErrorSchema } from '../schemas/common.js';
-import { accessTokenClaims } from './auth.js';
+import { rateLimitCaller } from './auth.js';
 import { createCounterStore } from './rate-limit-store.js';
 
 const API_PREFIX = '/api/';
@@ -72,11 +74,10 @@ export const rateLimitPlugin = fp(
     });
 
     const perCaller = app.rateLimit({
-      keyGenerator: (request) => {
-        const claims = accessTokenClaims(app, request);
-        return claims ? `user:${claims.userId}` : `ip:${clientAddress(request)}`;
-      },
+      keyGenerator: (request) => rateLimitCaller(app, request)?.key ?? `ip:${clientAddress(request)}`,
     });
+    // The same counter as an anonymous caller's, for an API token not yet accepted here (see rateLimitCaller).
+    const perClientAddress = app.createRateLimit({ keyGenerator: (request) => `ip:${clientAddress(request)}` });
     const perAddress = app.rateLimit({
       max: config.rateLimitAuthPerMinute,
       keyGenerator: (request) => `auth:${countedAs(request.routeOptions.url)}:ip:${clientAddress(request)}`,
@@ -90,18 +91,24 @@ export const rateLimitPlugin = fp(
     app.addHook('onRequest', async function (request, reply) {
       const limit = limitOf(request);
       if (limit === 'auth') return perAddress.call(this, request, reply);
-      if (limit === 'caller') return perCaller.call(this, request, reply);
+      if (limit !== 'caller') return;
+      if (rateLimitCaller(app, request)?.unproven) await refuseBeyond(perClientAddress, request);
+      return perCaller.call(this, request, reply);
     });
     // After validation: the body names the username.
     app.addHook('preHandler', async (request) => {
       if (request.method !== 'POST' || !LOGIN_ROUTES.has(request.routeOptions.url ?? '')) return;
-      const attempt = await perUsername(request);
-      if (!attempt.isAllowed && attempt.isExceeded) throw tooManyRequests(attempt.ttlInSeconds);
+      await refuseBeyond(perUsername, request);
     });
     app.addHook('onRoute', (route) => documentLimits(app, route));
   },
   { name: 'rate-limit' },
 );
+
+async function refuseBeyond(limiter: ReturnType<FastifyInstance['createRateLimit']>, request: FastifyRequest): Promise<void> {
+  const attempt = await limiter(request);
+  if (!attempt.isAllowed && attempt.isExceeded) throw tooManyRequests(attempt.ttlInSeconds);
+}
 
 /**
  * The identifier a login names, lowercased as login compares it, and hashed (no usernames or
@@ -120,7 +127,7 @@ function documentLimits(app: FastifyInstance, route: RouteOptions): void {
   if (!route.url.startsWith(API_PREFIX) || !schema?.response || schema.hide) return;
   const { config } = app;
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  let limits = `${config.rateLimitPerMinute} requests a minute per user (per client address without a valid access token)`;
+  let limits = `${config.rateLimitPerMinute} requests a minute per user or personal API token (per client address without a valid token)`;
   if (methods.includes('POST') && AUTH_ROUTES.has(route.url)) {
     limits = `${config.rateLimitAuthPerMinute} requests a minute per client address`;
     if (LOGIN_ROUTES.has(route.url)) {

@@ -1,16 +1,19 @@
-// Rate limits on the real app: per user with a valid access token, per client address without one,
-// stricter per address on the public auth routes, per account on login whatever the address; 429s
+// Rate limits on the real app: per user with a valid access token, per personal API token, per client
+// address without either, stricter per address on the public auth routes, per account on login whatever the address; 429s
 // that look like every other error; counters shared by instances through Redis, and local counting
 // when Redis is unreachable.
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, FastifyRequest, LightMyRequestResponse } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/lib/hash.js';
+import { accessTokenClaims } from '../../src/plugins/auth.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { captureLogs, craftJwt } from '../helpers/auth.js';
+import { bearer, captureLogs, craftJwt } from '../helpers/auth.js';
 import { createUser } from '../helpers/factories.js';
 import { buildSecondInstance, eventually } from '../helpers/sockets.js';
-import { signIn } from '../helpers/tasks.js';
+import { signIn, type Session } from '../helpers/tasks.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** A Redis key prefix of this file's own, so parallel test files never share counters. */
@@ -56,6 +59,13 @@ const me = (app: FastifyInstance, headers: Record<string, string>) => app.inject
 const login = (app: FastifyInstance, username: string, password: string, headers: Record<string, string>) =>
   app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password }, headers });
 
+/** A new personal API token of the session's user. */
+async function createApiToken(app: FastifyInstance, session: Session): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/api/auth/tokens', headers: session.headers, payload: { name: 'script', scope: 'read' } });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json<{ token: string }>().token;
+}
+
 describe('rate limits, counted in memory', () => {
   let t: TestApp;
 
@@ -96,6 +106,48 @@ describe('rate limits, counted in memory', () => {
     let sub = 1000;
     const responses = await repeat(6, () => me(t.app, { authorization: `Bearer ${forged((sub += 1))}`, ...from(address) }));
     expect(statuses(responses)).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  it('limits each personal API token separately: two tokens from one address each get their own allowance', async () => {
+    const address = newAddress();
+    const user = await signIn(t.app);
+    const [first, second] = [await createApiToken(t.app, user), await createApiToken(t.app, user)];
+    const responses = await repeat(6, () => me(t.app, { ...bearer(first), ...from(address) }));
+    expect(statuses(responses)).toEqual([200, 200, 200, 200, 200, 429]);
+    expectTooManyRequests(responses[5]!);
+
+    expect((await me(t.app, { ...bearer(second), ...from(address) })).statusCode).toBe(200);
+    // The address lent each token its first request only (before this instance had accepted it).
+    expect((await t.app.inject({ method: 'GET', url: '/api/tasks', headers: from(address) })).headers['x-ratelimit-remaining']).toBe('2');
+    // The first token stays limited from anywhere: its counter follows the token.
+    expectTooManyRequests(await me(t.app, { ...bearer(first), ...from(newAddress()) }));
+    // The token's user has an allowance of their own.
+    expect((await me(t.app, { ...user.headers, ...from(address) })).statusCode).toBe(200);
+  });
+
+  it('counts made-up API tokens against the address, so they cannot each get an allowance', async () => {
+    const address = newAddress();
+    const responses = await repeat(6, () => me(t.app, { ...bearer(`ctms_${randomBytes(32).toString('base64url')}`), ...from(address) }));
+    expect(statuses(responses)).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  it('does not try a personal API token as a JWT', async () => {
+    const request = (authorization: string) => ({ headers: { authorization }, accessClaims: undefined }) as unknown as FastifyRequest;
+    const user = await signIn(t.app);
+    const token = await createApiToken(t.app, user);
+    let reads = 0;
+    const clock = {
+      now: () => {
+        reads += 1;
+        return new Date();
+      },
+    };
+    const counting = Object.assign(Object.create(t.app) as FastifyInstance, { clock });
+    expect(accessTokenClaims(counting, request(`Bearer ${token}`))).toBeNull();
+    expect(reads).toBe(0);
+    // An access token is verified, against the clock.
+    expect(accessTokenClaims(counting, request(user.headers.authorization))?.userId).toBe(user.user.id);
+    expect(reads).toBe(1);
   });
 
   it('counts unknown paths too', async () => {
@@ -172,7 +224,7 @@ describe('rate limits, counted in memory', () => {
     expect(loginOperation.responses['429']).toBeDefined();
     expect(loginOperation.description).toMatch(/3 requests a minute per client address, and 4 attempts per username or e-mail every 15 minutes/);
     expect(doc.paths['/api/tasks'].get.responses['429']).toBeDefined();
-    expect(doc.paths['/api/tasks'].get.description).toMatch(/5 requests a minute per user/);
+    expect(doc.paths['/api/tasks'].get.description).toMatch(/5 requests a minute per user or personal API token/);
     expect(doc.paths['/health'].get.responses['429']).toBeUndefined();
   });
 });
@@ -198,9 +250,10 @@ describe('rate limits switched off (the default outside production)', () => {
 describe('two instances sharing Redis', () => {
   let a: TestApp;
   let b: FastifyInstance;
+  const logs = captureLogs('info');
 
   beforeAll(async () => {
-    a = await buildTestApp({ ...behindProxy, redisUrl: REDIS_URL, redisKeyPrefix });
+    a = await buildTestApp({ ...behindProxy, redisUrl: REDIS_URL, redisKeyPrefix }, { logger: logs.logger });
     b = await buildSecondInstance(a);
   });
   afterAll(async () => {
@@ -215,6 +268,25 @@ describe('two instances sharing Redis', () => {
     expect(statuses(responses)).toEqual([200, 200, 200, 200, 200, 429]);
     expectTooManyRequests(responses[5]!);
     expectTooManyRequests(await me(a.app, user.headers));
+  });
+
+  it("counts a personal API token's requests to either instance against one limit, keyed by its hash alone", async () => {
+    const user = await signIn(a.app);
+    const token = await createApiToken(a.app, user);
+    let turn = 0;
+    const responses = await repeat(6, () => me((turn += 1) % 2 === 0 ? a.app : b, { ...bearer(token), ...from(newAddress()) }));
+    expect(statuses(responses)).toEqual([200, 200, 200, 200, 200, 429]);
+    expectTooManyRequests(responses[5]!);
+
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keys = await redis.keys(`${redisKeyPrefix}:*`);
+      expect(keys.filter((key) => key.endsWith(`token:${sha256(token)}`))).toHaveLength(1);
+      expect(keys.join('\n')).not.toContain(token.slice('ctms_'.length));
+    } finally {
+      redis.disconnect();
+    }
+    expect(logs.text()).not.toContain(token.slice('ctms_'.length));
   });
 
   it('counts login attempts on one username across instances and addresses', async () => {
