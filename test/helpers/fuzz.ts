@@ -1,12 +1,15 @@
-// Shared pieces of the property-based fuzzing (fast-check): the API's operations read from the
-// OpenAPI document, hostile strings and numbers, the database state a refused request must leave
-// untouched, and the check every answer must pass (never a 5xx, a string `detail` on a 4xx).
+// Shared pieces of the property-based fuzzing (fast-check): the app, callers and operations a fuzz
+// file runs against (useFuzzTargets), the API's operations read from the OpenAPI document, hostile
+// strings and numbers, the database state a refused request must leave untouched, and the check
+// every answer must pass (never a 5xx, a string `detail` on a 4xx).
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import type { Role } from '../../src/db/schema.js';
 import { insertNotifications } from '../../src/modules/notifications/notifications.repository.js';
-import { createUser, type TestUser } from './factories.js';
+import { buildTestApp, type TestApp } from './app.js';
+import { createSession, createUser, type TestSession, type TestUser } from './factories.js';
 import { createTag, createTask } from './tasks.js';
 
 export interface Operation {
@@ -113,4 +116,60 @@ export async function seedFuzzTargets(app: FastifyInstance): Promise<Map<Role, T
   await createTask(app.db, { assignedTo: dev.id, parentTaskId: parent });
   await insertNotifications(app.db, [{ userId: dev.id, taskId: parent, taskTitle: 'x', message: 'm', type: 'task_assigned' }], new Date().toISOString());
   return users;
+}
+
+export type FuzzCaller = Role | 'anonymous';
+/** Who sends a fuzzed request: each role, or nobody signed in. */
+export const fuzzCaller = fc.constantFrom<FuzzCaller>('manager', 'developer', 'auditor', 'anonymous');
+
+export interface FuzzTargets {
+  /** The app, on its own database (valid from beforeAll on). */
+  readonly t: TestApp;
+  /** Every operation of its OpenAPI document. */
+  readonly operations: readonly Operation[];
+  /** A session of the caller (null for anonymous), every caller first restored as made. */
+  sessionFor(who: FuzzCaller): Promise<TestSession | null>;
+  /** Sends one request; fails on a 5xx, a 4xx without a string detail, or a refused request that changed the database. */
+  expectSafe(request: InjectOptions, label: string): Promise<void>;
+}
+
+/** Builds the app with seedFuzzTargets' rows before the file's tests, and closes it after them. */
+export function useFuzzTargets(): FuzzTargets {
+  let app: TestApp | undefined;
+  let operations: Operation[] = [];
+  let users = new Map<Role, TestUser>();
+  beforeAll(async () => {
+    app = await buildTestApp();
+    users = await seedFuzzTargets(app.app);
+    operations = await openApiOperations(app.app);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+  const built = (): TestApp => {
+    if (!app) throw new Error('useFuzzTargets: the app is built in beforeAll');
+    return app;
+  };
+
+  return {
+    get t() {
+      return built();
+    },
+    get operations() {
+      return operations;
+    },
+    async sessionFor(who) {
+      // Earlier runs may have deactivated, demoted or logged out the callers: start each from them intact.
+      await restoreCallers(built().db, users);
+      return who === 'anonymous' ? null : createSession(built().app, users.get(who)!);
+    },
+    async expectSafe(request, label) {
+      const { app: fastify, db } = built();
+      const before = await databaseState(db);
+      const res = await fastify.inject(request);
+      const text = `${label} → ${res.statusCode} ${res.body.slice(0, 200)}`;
+      expect(checkAnswer(res, text)).toBeNull();
+      if (res.statusCode >= 400) expect(await databaseState(db), `a refused request changed the database: ${text}`).toBe(before);
+    },
+  };
 }

@@ -7,26 +7,12 @@
 // and the server keeps serving.
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Role } from '../../src/db/schema.js';
-import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { createSession, type TestSession, type TestUser } from '../helpers/factories.js';
-import { checkAnswer, databaseState, HOSTILE_STRINGS, hostileNumber, hostileString, openApiOperations, restoreCallers, seedFuzzTargets, type Operation } from '../helpers/fuzz.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkAnswer, databaseState, fuzzCaller, HOSTILE_STRINGS, hostileNumber, hostileString, useFuzzTargets, type Operation } from '../helpers/fuzz.js';
 import { parseRawResponse, rawExchange } from '../helpers/traffic.js';
 
-let t: TestApp;
-let operations: Operation[] = [];
-let users = new Map<Role, TestUser>();
-
-beforeAll(async () => {
-  t = await buildTestApp();
-  users = await seedFuzzTargets(t.app);
-  operations = await openApiOperations(t.app);
-});
-afterAll(async () => {
-  await t.close();
-});
+const fuzz = useFuzzTargets();
+const { sessionFor, expectSafe } = fuzz;
 
 /** Percent-encodes every byte of the string's UTF-8 (a lone surrogate becomes U+FFFD's bytes). */
 const encodeBytes = (text: string) => [...Buffer.from(text, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join('');
@@ -74,32 +60,16 @@ const pathId = fc.oneof(
   rawBytes,
 );
 
-const caller = fc.constantFrom<Role | 'anonymous'>('manager', 'developer', 'auditor', 'anonymous');
-
-async function sessionFor(who: Role | 'anonymous'): Promise<TestSession | null> {
-  await restoreCallers(t.db, users);
-  return who === 'anonymous' ? null : createSession(t.app, users.get(who)!);
-}
-
-/** Sends one request; fails on a 5xx, a 4xx without a string detail, or a refused request that changed something. */
-async function expectSafe(request: InjectOptions, label: string): Promise<void> {
-  const before = await databaseState(t.db);
-  const res = await t.app.inject(request);
-  const text = `${label} → ${res.statusCode} ${res.body.slice(0, 200)}`;
-  expect(checkAnswer(res, text)).toBeNull();
-  if (res.statusCode >= 400) expect(await databaseState(t.db), `a refused request changed the database: ${text}`).toBe(before);
-}
-
 const bodyFor = (op: Operation) => (op.bodyKeys ? { payload: '{}', headers: { 'content-type': 'application/json' } } : { headers: {} });
 
 describe('hostile input beyond bodies', () => {
   it('reads enough operations from the OpenAPI document, parameterised ones among them', () => {
-    expect(operations.length).toBeGreaterThan(25);
-    expect(operations.filter((op) => op.hasParams).length).toBeGreaterThan(8);
+    expect(fuzz.operations.length).toBeGreaterThan(25);
+    expect(fuzz.operations.filter((op) => op.hasParams).length).toBeGreaterThan(8);
   });
 
   it('answers any query string on any operation without a 5xx', async () => {
-    const input = fc.constantFrom(...operations).chain((op) => fc.record({ op: fc.constant(op), who: caller, query: queryString(op.queryKeys) }));
+    const input = fc.constantFrom(...fuzz.operations).chain((op) => fc.record({ op: fc.constant(op), who: fuzzCaller, query: queryString(op.queryKeys) }));
     await fc.assert(
       fc.asyncProperty(input, async ({ op, who, query }) => {
         const session = await sessionFor(who);
@@ -112,7 +82,7 @@ describe('hostile input beyond bodies', () => {
   }, 180_000);
 
   it('answers any path id on any operation without a 5xx', async () => {
-    const input = fc.constantFrom(...operations.filter((op) => op.hasParams)).chain((op) => fc.record({ op: fc.constant(op), who: caller, id: pathId }));
+    const input = fc.constantFrom(...fuzz.operations.filter((op) => op.hasParams)).chain((op) => fc.record({ op: fc.constant(op), who: fuzzCaller, id: pathId }));
     await fc.assert(
       fc.asyncProperty(input, async ({ op, who, id }) => {
         const session = await sessionFor(who);
@@ -126,8 +96,8 @@ describe('hostile input beyond bodies', () => {
 
   it('answers duplicated, malformed and huge headers and cookies without a 5xx', async () => {
     const input = fc.record({
-      op: fc.constantFrom(...operations),
-      who: caller,
+      op: fc.constantFrom(...fuzz.operations),
+      who: fuzzCaller,
       authorization: fc.option(fc.constantFrom('twice', 'doubled', 'extra space', 'bare', 'basic', 'lowercase', 'trailing', 'huge', 'hostile'), { nil: undefined }),
       contentType: fc.option(
         fc.oneof(
@@ -198,8 +168,8 @@ describe('hostile input beyond bodies', () => {
 describe('raw header blocks over a real socket', () => {
   let port: number;
   beforeAll(async () => {
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    port = (t.app.server.address() as AddressInfo).port;
+    await fuzz.t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (fuzz.t.app.server.address() as AddressInfo).port;
   });
 
   const body = '{"username":"nobody","password":"not-the-password"}';
@@ -226,7 +196,7 @@ describe('raw header blocks over a real socket', () => {
   it('answers any header block with a 4xx carrying a string detail, or a success, and keeps serving', async () => {
     await fc.assert(
       fc.asyncProperty(rawRequest, async ({ method, path, lines, withBody }) => {
-        const before = await databaseState(t.db);
+        const before = await databaseState(fuzz.t.db);
         const head = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', ...lines, 'Connection: close'].join('\r\n');
         const response = await rawExchange(port, Buffer.from(`${head}\r\n\r\n${withBody ? body : ''}`, 'latin1'), true);
         const label = `${JSON.stringify(head).slice(0, 500)} → ${response.slice(0, 300)}`;
@@ -236,7 +206,7 @@ describe('raw header blocks over a real socket', () => {
         expect(status, label).toBeGreaterThanOrEqual(100);
         if (status === 100) return;
         expect(checkAnswer({ statusCode: status, body: answer }, label)).toBeNull();
-        if (status >= 400) expect(await databaseState(t.db), label).toBe(before);
+        if (status >= 400) expect(await databaseState(fuzz.t.db), label).toBe(before);
       }),
       { numRuns: 100, endOnFailure: true },
     );
