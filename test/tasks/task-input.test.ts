@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationFailure } from '../../src/errors.js';
 import fc from 'fast-check';
 import { formatHours, formatTimestamp, parseDateTime, parseHours } from '../../src/modules/tasks/task-input.js';
+import { timestampText } from '../helpers/timestamps.js';
 
 const est = (v: number | string) => parseHours(v, ['body', 'estimated_hours'], { allowZero: false });
 const act = (v: number | string) => parseHours(v, ['body', 'actual_hours'], { allowZero: true });
@@ -82,22 +83,14 @@ describe('formatTimestamp', () => {
       return error instanceof RangeError ? 'RangeError' : String(error);
     }
   };
-  const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
   it('answers exactly what toISOString would for timestamps of every shape, in range or not', () => {
-    const instant = fc
-      .tuple(
-        fc.integer({ min: 0, max: 9999 }),
-        fc.integer({ min: 0, max: 13 }),
-        fc.integer({ min: 0, max: 32 }),
-        fc.integer({ min: 0, max: 24 }),
-        fc.integer({ min: 0, max: 60 }),
-        fc.integer({ min: 0, max: 60 }),
-        fc.integer({ min: 0, max: 999 }),
-        fc.constantFrom('Z', '+00:00', '', 'z', '+01:00'),
-        fc.constantFrom('T', ' '),
-      )
-      .map(([y, mo, d, h, mi, s, ms, zone, sep]) => `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}${sep}${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(ms, 3)}${zone}`);
+    const instant = timestampText({
+      ranges: { year: [0, 9999], month: [0, 13], day: [0, 32], hour: [0, 24], minute: [0, 60], second: [0, 60] },
+      separator: fc.constantFrom('T', ' '),
+      fraction: fc.integer({ min: 0, max: 999 }).map((ms) => `.${String(ms).padStart(3, '0')}`),
+      zone: fc.constantFrom('Z', '+00:00', '', 'z', '+01:00'),
+    });
     fc.assert(fc.property(instant, (text) => formatted(text) === viaDate(text)), { numRuns: 20_000 });
   });
 
