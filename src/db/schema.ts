@@ -145,6 +145,39 @@ export interface TasksTable {
   updated_at: Timestamp;
 }
 
+/**
+ * Tasks per assignee and status, kept by triggers on tasks (migration 0011): their number, and the
+ * estimated and actual hours × 100 of those with actual hours > 0. On PostgreSQL, changes written
+ * while another transaction held the counts' lock wait in task_status_count_deltas until a later
+ * write folds them in: a count is the sum of both.
+ */
+export interface TaskStatusCountsTable {
+  assigned_to: number;
+  status: TaskStatus;
+  tasks: number;
+  estimated_cents: number;
+  actual_cents: number;
+}
+
+/** Changes of task_status_counts not folded into it yet (PostgreSQL only; empty on SQLite). */
+export interface TaskStatusCountDeltasTable extends TaskStatusCountsTable {
+  id: Generated<number>;
+}
+
+/**
+ * Unfinished tasks per assignee and UTC day of their deadline (`deadline_day`: that day's midnight),
+ * kept like task_status_counts, with task_deadline_count_deltas beside it.
+ */
+export interface TaskDeadlineCountsTable {
+  assigned_to: number;
+  deadline_day: Timestamp;
+  tasks: number;
+}
+
+export interface TaskDeadlineCountDeltasTable extends TaskDeadlineCountsTable {
+  id: Generated<number>;
+}
+
 export interface TagsTable {
   id: Generated<number>;
   name: string;
@@ -232,6 +265,10 @@ export interface DB {
   password_reset_tokens: PasswordResetTokensTable;
   invitations: InvitationsTable;
   tasks: TasksTable;
+  task_status_counts: TaskStatusCountsTable;
+  task_status_count_deltas: TaskStatusCountDeltasTable;
+  task_deadline_counts: TaskDeadlineCountsTable;
+  task_deadline_count_deltas: TaskDeadlineCountDeltasTable;
   tags: TagsTable;
   task_tags: TaskTagsTable;
   task_history: TaskHistoryTable;

@@ -10,6 +10,7 @@ import * as performanceIndexes from './0007_performance_indexes.js';
 import * as comments from './0008_comments.js';
 import * as webhooks from './0009_webhooks.js';
 import * as apiTokens from './0010_api_tokens.js';
+import * as taskCounts from './0011_task_counts.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_comments': comments,
   '0009_webhooks': webhooks,
   '0010_api_tokens': apiTokens,
+  '0011_task_counts': taskCounts,
 };

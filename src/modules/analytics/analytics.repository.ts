@@ -1,7 +1,10 @@
-// Task statistics as one aggregate query per scope: counts per status, overdue, and the hour sums
-// of completed tasks (in integer hundredths, so both dialects add exactly the same numbers).
+// Task statistics per scope, read from the counts the database keeps (migration 0011) in one
+// statement whatever the number of tasks: counts and the hour sums of completed tasks (in integer
+// hundredths, so both dialects add exactly the same numbers) per status, and `overdue` — every
+// unfinished task of a past day, plus those due today before now, counted on an index.
 import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { inScope, statusCountRows, where, type TaskScope } from '../tasks/task-counts.js';
 
 export interface TaskCounts {
   total: number;
@@ -19,38 +22,47 @@ export interface TaskStats extends TaskCounts {
   completedActualCents: number;
 }
 
+/** The statuses that are not done: a task in one of them is overdue once its deadline has passed. */
+const UNFINISHED = sql`status in ('pending', 'in_progress', 'blocked')`;
+
 /**
- * Statistics over all tasks, or those assigned to `assignedTo`. `now` is an ISO instant. One row per
- * status (a covering index, migration 0007, holds every column read), summed here: half the work of
- * one row with a CASE per figure, which evaluated every condition for every task.
+ * Statistics over all tasks, or those assigned to `assignedTo`. `now` is an ISO instant. Overdue
+ * tasks are counted per day of their deadline: the days before today's UTC midnight are added up
+ * from the kept counts, and only today's tasks are read (from the covering index of migration 0007),
+ * so the answer is exact at any instant without a write, on every instance.
  */
-export async function taskStats(db: Database, scope: { assignedTo?: number }, now: string): Promise<TaskStats> {
-  let q = db.selectFrom('tasks');
-  if (scope.assignedTo !== undefined) q = q.where('tasks.assigned_to', '=', scope.assignedTo);
-  const timed = sql`tasks.actual_hours > 0`;
-  const rows = await q
-    .select((eb) => [
-      'tasks.status',
-      eb.fn.countAll<number | string>().as('count'),
-      sql<number | string | null>`sum(case when tasks.deadline < ${now} then 1 else 0 end)`.as('past_deadline'),
-      sql<number | string | null>`sum(case when ${timed} then cast(round(tasks.estimated_hours * 100) as integer) else 0 end)`.as('estimated_cents'),
-      sql<number | string | null>`sum(case when ${timed} then cast(round(tasks.actual_hours * 100) as integer) else 0 end)`.as('actual_cents'),
-    ])
-    .groupBy('tasks.status')
-    .execute();
+export async function taskStats(db: Database, scope: TaskScope, now: string): Promise<TaskStats> {
+  const today = `${now.slice(0, 10)}T00:00:00.000Z`;
+  const past = [...inScope(scope), sql`deadline_day < ${today}`];
+  const { rows } = await sql<{ status: string; tasks: number | string | null; estimated_cents: number | string | null; actual_cents: number | string | null }>`
+    select status, sum(tasks) as tasks, sum(estimated_cents) as estimated_cents, sum(actual_cents) as actual_cents
+    from (${statusCountRows(scope)}) as counts
+    group by status
+    union all
+    select 'overdue', (
+      select coalesce(sum(tasks), 0) from (
+        select tasks from task_deadline_counts ${where(...past)}
+        union all select tasks from task_deadline_count_deltas ${where(...past)}
+      ) as past_days
+    ) + (
+      select count(*) from tasks ${where(...inScope(scope), UNFINISHED, sql`deadline >= ${today}`, sql`deadline < ${now}`)}
+    ), 0, 0`.execute(db);
   const n = (value: number | string | null) => Number(value ?? 0);
   const stats: TaskStats = { total: 0, completed: 0, pending: 0, in_progress: 0, blocked: 0, overdue: 0, completedEstimatedCents: 0, completedActualCents: 0 };
   for (const row of rows) {
-    const count = n(row.count);
+    const count = n(row.tasks);
+    if (row.status === 'overdue') {
+      stats.overdue = count;
+      continue;
+    }
     stats.total += count;
     if (row.status === 'completed') {
       stats.completed = count;
       stats.completedEstimatedCents = n(row.estimated_cents);
       stats.completedActualCents = n(row.actual_cents);
-      continue;
+    } else if (row.status === 'pending' || row.status === 'in_progress' || row.status === 'blocked') {
+      stats[row.status] = count;
     }
-    stats.overdue += n(row.past_deadline);
-    if (row.status === 'pending' || row.status === 'in_progress' || row.status === 'blocked') stats[row.status] = count;
   }
   return stats;
 }

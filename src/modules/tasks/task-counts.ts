@@ -1,0 +1,36 @@
+// Task counts read from what the database keeps (migration 0011: task_status_counts and its deltas,
+// maintained by triggers), so their cost does not grow with the number of tasks.
+import { sql, type RawBuilder } from 'kysely';
+import type { Database } from '../../db/database.js';
+
+/** All tasks, or those assigned to `assignedTo`. */
+export interface TaskScope {
+  assignedTo?: number;
+}
+
+/** `where` with these conditions joined by `and`; nothing without any. */
+export function where(...conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
+  return conditions.length === 0 ? sql`` : sql`where ${sql.join(conditions, sql` and `)}`;
+}
+
+/** The scope's condition on a table's `assigned_to`, if it has one. */
+export function inScope(scope: TaskScope): RawBuilder<unknown>[] {
+  return scope.assignedTo === undefined ? [] : [sql`assigned_to = ${scope.assignedTo}`];
+}
+
+/**
+ * The rows (status, tasks, estimated_cents, actual_cents) counting the scope's tasks: the counts and
+ * the deltas not folded into them yet (PostgreSQL), added up by the caller.
+ */
+export function statusCountRows(scope: TaskScope): RawBuilder<unknown> {
+  const columns = sql`status, tasks, estimated_cents, actual_cents`;
+  return sql`select ${columns} from task_status_counts ${where(...inScope(scope))}
+    union all select ${columns} from task_status_count_deltas ${where(...inScope(scope))}`;
+}
+
+/** The number of tasks in the scope (what an unfiltered list's X-Total-Count reports). */
+export async function countTasks(db: Database, scope: TaskScope): Promise<number> {
+  const { rows } = await sql<{ total: number | string | null }>`
+    select sum(tasks) as total from (${statusCountRows(scope)}) as counts`.execute(db);
+  return Number(rows[0]?.total ?? 0);
+}
