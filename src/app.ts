@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { createDatabase, type Database, type DatabaseHandle } from './db/database.js';
@@ -24,7 +23,7 @@ import { metricsPlugin, type MetricsOptions } from './plugins/metrics.js';
 import { notifierPlugin } from './plugins/notifier.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { staticClientPlugin } from './plugins/static-client.js';
-import { answerFailedExpectations, securityHeaderOptions, unroutedErrorHandlers } from './plugins/unrouted-errors.js';
+import { answerFailedExpectations, securityHeadersPlugin, unroutedErrorHandlers } from './plugins/unrouted-errors.js';
 import { installValidators } from './plugins/validation.js';
 import { webhooksPlugin } from './plugins/webhooks.js';
 import { ErrorSchema, ValidationErrorSchema } from './schemas/common.js';
@@ -105,7 +104,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.addSchema(ValidationErrorSchema);
 
   await app.register(drainPlugin);
-  await app.register(helmet, securityHeaderOptions(config));
+  await app.register(securityHeadersPlugin);
   await app.register(cors, corsOptions(config));
   await app.register(cookie);
   await app.register(authPlugin);

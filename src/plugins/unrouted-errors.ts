@@ -10,6 +10,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Config } from '../config.js';
 import { sendError } from './error-handler.js';
@@ -33,6 +34,22 @@ export function securityHeaders(options: HelmetOptions): Record<string, string> 
   helmet(options)({} as never, response as never, () => undefined);
   return headers;
 }
+
+/**
+ * Helmet's headers on every routed response (404s included), worked out once: @fastify/helmet
+ * parses helmet's options and runs its chain of middlewares anew on every request, for headers that
+ * are the same every time.
+ */
+export const securityHeadersPlugin = fp(
+  async (app: FastifyInstance) => {
+    const headers = securityHeaders(securityHeaderOptions(app.config));
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(headers);
+      done();
+    });
+  },
+  { name: 'security-headers' },
+);
 
 const processTime = (seconds: number) => seconds.toFixed(6);
 
