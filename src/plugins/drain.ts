@@ -18,9 +18,10 @@ export const drainPlugin = fp(
     app.addHook('preClose', async () => {
       draining = true;
     });
-    app.addHook('onSend', async (_request, reply, payload) => {
+    // Callback style: every response runs it (an async hook costs a promise and a microtask turn).
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (draining) reply.header('connection', 'close');
-      return payload;
+      done(null, payload);
     });
   },
   { name: 'drain' },

@@ -6,16 +6,19 @@ import type { FastifyInstance } from 'fastify';
 
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
+// Callback-style hooks: every request runs them, and an async hook costs a promise and a microtask
+// turn each.
 export function installRequestContext(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-process-time', (reply.elapsedTime / 1000).toFixed(6));
     if (request.url.startsWith('/api')) {
       if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
       reply.header('content-security-policy', API_CSP);
     }
-    return payload;
+    done(null, payload);
   });
 }

@@ -6,6 +6,10 @@
 import type { FastifyInstance } from 'fastify';
 
 const QUIET_PATHS = new Set(['/health', '/health/ready', '/metrics']);
+// pino's level numbers: a line is written when its level is at least the logger's.
+const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+const DEBUG = 20;
+const INFO = 30;
 const TOKEN_PARAMETER = /^(?:token|access_token|refresh_token)$/i;
 
 /** The URL with the values of token parameters replaced, however their names are encoded. */
@@ -29,22 +33,36 @@ export function redactQueryTokens(url: string): string {
   return `${url.slice(0, start)}?${query}`;
 }
 
+/** The URL's path without its query and trailing slashes ("/" stays "/"). */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  return path.replace(/\/+$/, '') || '/';
+}
+
+// Callback-style hooks: every request runs them, and an async hook costs a promise and a microtask
+// turn each.
 export function installRequestLog(app: FastifyInstance): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
+    const quiet = QUIET_PATHS.has(pathOf(request.url));
+    // At the usual levels a probe's line is dropped: not worth building.
+    if ((LEVEL_VALUES[request.log.level] ?? Infinity) > (quiet ? DEBUG : INFO)) return done();
     const url = redactQueryTokens(request.url);
-    const path = url.split('?', 1)[0] ?? url;
     const responseTime = Math.round(reply.elapsedTime * 10) / 10;
     const userId = request.auth?.user.id;
     const line = { method: request.method, url, statusCode: reply.statusCode, responseTime, ...(userId === undefined ? {} : { userId }) };
     const message = `${request.method} ${url} ${reply.statusCode} ${responseTime} ms`;
-    if (QUIET_PATHS.has(path.replace(/\/+$/, '') || '/')) request.log.debug(line, message);
+    if (quiet) request.log.debug(line, message);
     else request.log.info(line, message);
+    done();
   });
   // A WebSocket upgrade is handed over to the socket right after this (no response, so no line
   // above): its line is written here. The socket handler logs how the socket ends, if it must.
-  app.addHook('preHandler', async (request) => {
-    if (request.ws !== true) return;
-    const url = redactQueryTokens(request.url);
-    request.log.info({ method: request.method, url, upgrade: 'websocket' }, `${request.method} ${url} upgrade to WebSocket`);
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.ws === true) {
+      const url = redactQueryTokens(request.url);
+      request.log.info({ method: request.method, url, upgrade: 'websocket' }, `${request.method} ${url} upgrade to WebSocket`);
+    }
+    done();
   });
 }
