@@ -21,8 +21,18 @@ export function corsAccess(allowedOrigins: readonly string[], origin: string | u
   return { origin: false };
 }
 
-export function corsOptions(config: Config): { delegator: FastifyCorsOptionsDelegateCallback } {
+/**
+ * Fixed options, worked out once, unless "*" is allowed: a delegator's options are merged with the
+ * defaults again on every request.
+ */
+export function corsOptions(config: Config): FastifyCorsOptions | { delegator: FastifyCorsOptionsDelegateCallback } {
+  const allowed = config.allowedOrigins;
+  if (allowed.includes('*')) {
+    return { delegator: (request, callback) => callback(null, corsAccess(allowed, request.headers.origin)) };
+  }
   return {
-    delegator: (request, callback) => callback(null, corsAccess(config.allowedOrigins, request.headers.origin)),
+    ...COMMON,
+    credentials: true,
+    origin: (origin, callback) => callback(null, origin !== undefined && corsAccess(allowed, origin).origin === true),
   };
 }
