@@ -59,6 +59,26 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  const base = { app: app.config.appName, version: app.config.appVersion, environment: app.config.environment };
+  // Probes that arrive while a ping is out share it instead of queueing one each (on PostgreSQL each
+  // takes a pool connection and a round trip). Nothing outlives the ping: the next probe pings again,
+  // so a database that goes down is reported at once.
+  let pingInFlight: Promise<Probe> | null = null;
+  const pingShared = (): Promise<Probe> => {
+    pingInFlight ??= withTimeout(app.database.ping(), HEALTH_PROBE_TIMEOUT_MS).then(
+      () => {
+        pingInFlight = null;
+        return 'ok' as const;
+      },
+      (error: unknown) => {
+        pingInFlight = null;
+        app.log.warn({ err: error }, 'health check: database unreachable');
+        return 'unavailable' as const;
+      },
+    );
+    return pingInFlight;
+  };
+
   app.get(
     '/health',
     {
@@ -70,18 +90,9 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (_request, reply) => {
-      const base = {
-        app: app.config.appName,
-        version: app.config.appVersion,
-        environment: app.config.environment,
-      };
-      try {
-        await withTimeout(app.database.ping(), HEALTH_PROBE_TIMEOUT_MS);
-        return { status: 'healthy' as const, ...base, database: 'ok' };
-      } catch (error) {
-        app.log.warn({ err: error }, 'health check: database unreachable');
-        return reply.status(503).send({ status: 'unhealthy' as const, ...base, database: 'unavailable' });
-      }
+      const database = await pingShared();
+      if (database === 'ok') return { status: 'healthy' as const, ...base, database };
+      return reply.status(503).send({ status: 'unhealthy' as const, ...base, database });
     },
   );
 
