@@ -6,6 +6,9 @@
 // Delivery is at least once: a notification counts as delivered only once a socket has written
 // it out; one claimed for a socket that closed before writing it is released, to be sent again.
 // A new socket receives its backlog before any live push (those wait, in order, until it is sent).
+// A live push and a replay of the same row may cross (the replay claims a row pushed a moment ago
+// and not yet marked delivered, or a push arrives late, after the replay), so each socket remembers
+// what it was sent over the last heartbeats and never sends a notification twice.
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Database } from '../../db/database.js';
@@ -45,6 +48,16 @@ export interface SocketClient {
   expiryTimer?: NodeJS.Timeout;
   /** Live pushes that arrived before the backlog was sent: sent right after it, in order. */
   held?: Array<{ id: number; message: string }>;
+  /** Notifications sent to this socket since the last heartbeat, and in the one before (see `sweep`). */
+  sent?: Map<number, Sending>;
+  sentBefore?: Map<number, Sending>;
+}
+
+/** One notification sent to one socket. */
+interface Sending {
+  state: 'writing' | 'written' | 'failed';
+  /** Claimed (marked delivered) for this socket: released again should the write fail. */
+  claimed: boolean;
 }
 
 export interface SocketHubOptions {
@@ -86,6 +99,8 @@ export class SocketHub {
     clients.add(client);
     this.byUser.set(client.userId, clients);
     client.held = [];
+    client.sent = new Map();
+    client.sentBefore = new Map();
     client.socket.on('pong', () => {
       client.alive = true;
     });
@@ -112,8 +127,7 @@ export class SocketHub {
     for (const notification of backlog) this.sendNotification(client, notification.id, notificationMessage(notification), true);
     const held = client.held ?? [];
     client.held = undefined;
-    const sent = new Set(backlog.map((n) => n.id));
-    for (const { id, message } of held) if (!sent.has(id)) this.sendNotification(client, id, message, false);
+    for (const { id, message } of held) this.sendNotification(client, id, message, false);
   }
 
   /** Pushes committed notifications to their recipients' sockets here. */
@@ -184,6 +198,9 @@ export class SocketHub {
       const nowSeconds = this.options.clock.now().getTime() / 1000;
       const all = [...this.byUser.values()].flatMap((clients) => [...clients]);
       for (const client of all) {
+        // What was sent before the previous heartbeat is marked delivered by now: no replay claims it again.
+        client.sentBefore = client.sent;
+        client.sent = new Map();
         if (!client.alive) {
           client.socket.terminate();
           this.remove(client);
@@ -222,16 +239,29 @@ export class SocketHub {
   }
 
   /**
-   * Writes a notification to a socket and records the outcome once the write finished: delivered,
-   * or — for one claimed for this socket (`claimed`) that could not be written — released again.
+   * Writes a notification to a socket, unless the socket was sent it already, and records the
+   * outcome once the write finished: delivered, or — for one claimed for this socket (`claimed`)
+   * that could not be written — released again.
    */
   private sendNotification(client: SocketClient, id: number, message: string, claimed: boolean): void {
+    const earlier = client.sent?.get(id) ?? client.sentBefore?.get(id);
+    if (earlier && earlier.state !== 'failed') {
+      // Written already: the claim is right. Still in flight: its outcome settles this claim too.
+      if (claimed && earlier.state === 'writing') earlier.claimed = true;
+      return;
+    }
+    const sending: Sending = { state: 'writing', claimed };
     const sent = this.send(client, message, (error) => {
+      sending.state = error ? 'failed' : 'written';
       if (!error) this.settle(id, true);
-      else if (claimed) this.settle(id, false);
+      else if (sending.claimed) this.settle(id, false);
     });
-    if (sent) this.notificationsSent += 1;
-    else if (claimed) this.settle(id, false);
+    if (sent) {
+      client.sent?.set(id, sending);
+      this.notificationsSent += 1;
+    } else if (claimed) {
+      this.settle(id, false);
+    }
   }
 
   /** Collects delivery outcomes and writes them in one go (a written notification wins). */
