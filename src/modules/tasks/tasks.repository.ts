@@ -139,10 +139,51 @@ export async function listTaskRows(
   return orderedTasks(withUsernames(scopedTasks(db, scope, filters, now)), ordering).limit(page.limit).offset(page.offset).execute();
 }
 
-/** The ids of every matching task, in order: a whole list is then read in slices by id. */
-export async function listTaskIds(db: Database, scope: TaskScope, filters: TaskFilters, ordering: TaskOrdering, now: string): Promise<number[]> {
-  const rows = await orderedTasks(scopedTasks(db, scope, filters, now).select('tasks.id'), ordering).execute();
-  return rows.map((row) => row.id);
+/** Orderings an index serves in both directions, ties broken by id: the column, or null for the id itself. */
+const KEYSET_COLUMNS: Partial<Record<string, 'tasks.created_at' | 'tasks.deadline' | null>> = {
+  created_at: 'tasks.created_at',
+  deadline: 'tasks.deadline',
+  id: null,
+};
+
+/**
+ * The ids of every matching task, in order, at most `pieceSize` a piece. Orderings an index serves
+ * are read by keyset: each piece starts after the (key, id) the last one ended with, so no piece
+ * sorts or skips what came before. Any other ordering needs a sort of every matching row, which
+ * each piece would repeat: its ids come in one piece.
+ */
+export async function* listTaskIdPieces(
+  db: Database,
+  scope: TaskScope,
+  filters: TaskFilters,
+  ordering: TaskOrdering,
+  now: string,
+  pieceSize: number,
+): AsyncGenerator<number[]> {
+  const descending = ordering.startsWith('-');
+  const column = KEYSET_COLUMNS[descending ? ordering.slice(1) : ordering];
+  const ids = orderedTasks(scopedTasks(db, scope, filters, now).select('tasks.id'), ordering);
+  if (column === undefined) {
+    yield (await ids.execute()).map((row) => row.id);
+    return;
+  }
+  const after = descending ? '<' : '>';
+  // The key as text: the database compares it exactly (a timestamp read as a value may lose digits).
+  const keyed = ids.select(sql<string>`cast(${sql.ref(column ?? 'tasks.id')} as text)`.as('sort_key')).limit(pieceSize);
+  let last: { id: number; sort_key: string } | undefined;
+  for (;;) {
+    const cursor = last;
+    const piece =
+      cursor === undefined
+        ? keyed
+        : column === null
+          ? keyed.where('tasks.id', after, cursor.id)
+          : keyed.where(sql<boolean>`(${sql.ref(column)}, tasks.id) ${sql.raw(after)} (${cursor.sort_key}, ${cursor.id})`);
+    const rows = await piece.execute();
+    if (rows.length > 0) yield rows.map((row) => row.id);
+    if (rows.length < pieceSize) return;
+    last = rows[rows.length - 1];
+  }
 }
 
 /** These tasks (with usernames), in the order of `ids`; ids that no longer exist are skipped. */

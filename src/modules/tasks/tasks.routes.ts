@@ -3,6 +3,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { notFound } from '../../errors.js';
@@ -13,14 +14,14 @@ import { analyticsRouteOptions } from '../analytics/analytics.routes.js';
 import { listHistory } from './history.repository.js';
 import { parseDateTime } from './task-input.js';
 import { ETAG_HEADER_DOC, IfMatchHeadersSchema, parseIfMatch, taskETag, withETagHeader, withIfMatch } from './task-etag.js';
-import { canSeeTask, TASK_NOT_FOUND, taskListScope } from './tasks.policy.js';
+import { canSeeTask, TASK_NOT_FOUND, taskListScope, type TaskScope } from './tasks.policy.js';
 import {
   countTasks,
   findTaskRecord,
   findTaskRow,
   findTaskRowsByIds,
   hydrateTasks,
-  listTaskIds,
+  listTaskIdPieces,
   listTaskRows,
   type TaskFilters,
 } from './tasks.repository.js';
@@ -34,6 +35,7 @@ import {
   TaskPublicSchema,
   TaskUpdateSchema,
   type TaskListQuery,
+  type TaskOrdering,
   type TaskPublic,
 } from './tasks.schemas.js';
 import { bulkUpdateStatus, createTask, deleteTask, normalizeCreate, normalizeUpdate, updateTask } from './tasks.service.js';
@@ -57,17 +59,38 @@ export function toFilters(query: TaskListQuery): TaskFilters {
   };
 }
 
-/** Tasks read and serialized at a time when a whole list is written out. */
+/**
+ * A whole list is read and written out in pieces, each a few milliseconds of work, with a turn of
+ * the event loop between two: ids read at a time, and tasks read and serialized at a time.
+ */
+const WHOLE_LIST_ID_PIECE = 5000;
 const WHOLE_LIST_SLICE = 500;
 
+/** Every id of a whole list, in order; an id met twice (its task moved between two pieces) counts once. */
+async function readWholeListIds(db: Database, scope: TaskScope, filters: TaskFilters, ordering: TaskOrdering, now: string): Promise<number[]> {
+  const ids: number[] = [];
+  const seen = new Set<number>();
+  for await (const piece of listTaskIdPieces(db, scope, filters, ordering, now, WHOLE_LIST_ID_PIECE)) {
+    for (const id of piece) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      ids.push(id);
+    }
+    await nextTurn();
+  }
+  return ids;
+}
+
 /**
- * A whole task list as JSON text, slice by slice: memory holds the ids and one slice, and the
- * event loop is free between slices. Tasks deleted since the ids were read are left out.
+ * A whole task list as JSON text, slice by slice: memory holds the ids and a slice or two, and
+ * other requests run between slices. Tasks deleted since the ids were read are left out.
  */
 async function* serializeTaskList(db: Database, ids: readonly number[]): AsyncGenerator<string> {
   yield '[';
   let first = true;
   for (let i = 0; i < ids.length; i += WHOLE_LIST_SLICE) {
+    // SQLite answers at once: without this, every slice (of every whole list under way) would run in one turn.
+    if (i > 0) await nextTurn();
     const tasks = await hydrateTasks(db, await findTaskRowsByIds(db, ids.slice(i, i + WHOLE_LIST_SLICE)));
     if (tasks.length === 0) continue;
     yield (first ? '' : ',') + tasks.map((task) => JSON.stringify(task)).join(',');
@@ -114,12 +137,13 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
       const ordering = request.query.ordering ?? '-created_at';
       const offset = request.query.offset ?? 0;
       if (request.query.limit === undefined) {
-        const ids = await listTaskIds(app.db, scope, filters, ordering, now);
+        const ids = await readWholeListIds(app.db, scope, filters, ordering, now);
         reply.header('x-total-count', String(ids.length));
         const wanted = ids.slice(offset);
         if (wanted.length <= WHOLE_LIST_SLICE) return hydrateTasks(app.db, await findTaskRowsByIds(app.db, wanted));
         // A stream skips the response serializer: serializeTaskList writes the TaskPublic objects as they are.
-        return reply.type('application/json; charset=utf-8').send(Readable.from(serializeTaskList(app.db, wanted)) as unknown as TaskPublic[]);
+        const body = Readable.from(serializeTaskList(app.db, wanted), { highWaterMark: 1 });
+        return reply.type('application/json; charset=utf-8').send(body as unknown as TaskPublic[]);
       }
       const total = await countTasks(app.db, scope, filters, now);
       const rows = await listTaskRows(app.db, scope, filters, ordering, { limit: request.query.limit, offset }, now);
