@@ -5,7 +5,7 @@
 //   CEILING=small      a fixed small JSON (the bytes of GET /health, without its database ping)
 //   CEILING=list       a manager's page of 100 (GET /api/tasks?limit=100): count, the page with both
 //                      usernames by join, the page's tags, which of them have subtasks
-//   CEILING=analytics  a manager's analytics (GET /api/analytics): the two aggregate queries
+//   CEILING=analytics  a manager's analytics (GET /api/analytics): the two statements over the kept counts
 // Environment: CEILING, DATABASE_URL, PORT, CEILING_USER_ID (the manager).
 import { createServer, type ServerResponse } from 'node:http';
 import SqliteDatabase from 'better-sqlite3';
@@ -105,28 +105,44 @@ async function listPage(query: Query): Promise<{ total: number; body: string }> 
   return { total: Number(count?.count ?? 0), body: JSON.stringify(tasks) };
 }
 
-// The statements analytics.repository.ts runs (one row per status over a covering index).
-const STATS_BY_STATUS = (where: string) =>
-  'select "tasks"."status", count(*) as "count", ' +
-  'sum(case when tasks.deadline < $1 then 1 else 0 end) as "past_deadline", ' +
-  'sum(case when tasks.actual_hours > 0 then cast(round(tasks.estimated_hours * 100) as integer) else 0 end) as "estimated_cents", ' +
-  'sum(case when tasks.actual_hours > 0 then cast(round(tasks.actual_hours * 100) as integer) else 0 end) as "actual_cents" ' +
-  `from "tasks"${where} group by "tasks"."status"`;
+// The statement analytics.repository.ts runs per scope: the counts kept by migration 0011's
+// triggers (with their deltas), and overdue from the per-day counts plus today's tasks before now.
+function statsQuery(scope: 'mine' | 'team', userId: number, now: string): { name: string; text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const where = (...conditions: string[]) => (conditions.length === 0 ? '' : `where ${conditions.join(' and ')}`);
+  const own = () => (scope === 'mine' ? [`assigned_to = ${param(userId)}`] : []);
+  const today = `${now.slice(0, 10)}T00:00:00.000Z`;
+  const columns = 'status, tasks, estimated_cents, actual_cents';
+  const text =
+    'select status, sum(tasks) as tasks, sum(estimated_cents) as estimated_cents, sum(actual_cents) as actual_cents ' +
+    `from (select ${columns} from task_status_counts ${where(...own())} ` +
+    `union all select ${columns} from task_status_count_deltas ${where(...own())}) as counts ` +
+    'group by status ' +
+    "union all select 'overdue', (select coalesce(sum(tasks), 0) from (" +
+    `select tasks from task_deadline_counts ${where(...own(), `deadline_day < ${param(today)}`)} ` +
+    `union all select tasks from task_deadline_count_deltas ${where(...own(), `deadline_day < ${param(today)}`)}) as past_days) + (` +
+    `select count(*) from tasks ${where(...own(), "status in ('pending', 'in_progress', 'blocked')", `deadline >= ${param(today)}`, `deadline < ${param(now)}`)}), 0, 0`;
+  return { name: `stats-${scope}`, text, values };
+}
 
 function stats(rows: Row[]) {
   const n = (value: unknown) => Number(value ?? 0);
   const out = { total: 0, completed: 0, pending: 0, in_progress: 0, blocked: 0, overdue: 0, estimated: 0, actual: 0 };
   for (const row of rows) {
-    const count = n(row.count);
+    const count = n(row.tasks);
+    if (row.status === 'overdue') {
+      out.overdue = count;
+      continue;
+    }
     out.total += count;
     if (row.status === 'completed') {
       out.completed = count;
       out.estimated = n(row.estimated_cents);
       out.actual = n(row.actual_cents);
-      continue;
+    } else if (row.status === 'pending' || row.status === 'in_progress' || row.status === 'blocked') {
+      out[row.status] = count;
     }
-    out.overdue += n(row.past_deadline);
-    if (row.status === 'pending' || row.status === 'in_progress' || row.status === 'blocked') out[row.status] = count;
   }
   return out;
 }
@@ -142,8 +158,12 @@ const counts = ({ total, completed, pending, in_progress, blocked, overdue }: Re
 
 async function analytics(query: Query, userId: number): Promise<string> {
   const now = new Date().toISOString();
-  const mine = stats(await query('stats-mine', STATS_BY_STATUS(' where "tasks"."assigned_to" = $2'), [now, userId]));
-  const team = stats(await query('stats-team', STATS_BY_STATUS(''), [now]));
+  const run = async (scope: 'mine' | 'team') => {
+    const { name, text, values } = statsQuery(scope, userId, now);
+    return stats(await query(name, text, values));
+  };
+  const mine = await run('mine');
+  const team = await run('team');
   const completion = mine.total === 0 ? 0 : (mine.completed / mine.total) * 100;
   const score =
     mine.total === 0 ? 0 : mine.actual <= 0 ? completion : 0.6 * completion + 0.4 * Math.min((mine.estimated / mine.actual) * 100, 100);
