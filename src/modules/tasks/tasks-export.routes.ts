@@ -14,7 +14,7 @@ import { TaskListQuerySchema } from './tasks.schemas.js';
 import { formatHours, formatTimestamp } from './task-input.js';
 
 /** Rows read from the database at a time. */
-export const EXPORT_BATCH = 500;
+export const EXPORT_BATCH = 1000;
 
 const HEADER = [
   'id',
