@@ -146,11 +146,28 @@ const KEYSET_COLUMNS: Partial<Record<string, 'tasks.created_at' | 'tasks.deadlin
   id: null,
 };
 
+/** Orderings by a rank: every value the rank can take, ascending. */
+const RANKS: Partial<Record<string, typeof PRIORITY_RANK>> = { priority: PRIORITY_RANK, status: STATUS_RANK };
+const RANK_VALUES = [0, 1, 2, 3, 4];
+
+/** Ids piece by piece, each piece read by `read` from the last row of the one before. */
+async function* keysetPieces<Row extends { id: number }>(read: (last: Row | undefined) => Promise<Row[]>, pieceSize: number): AsyncGenerator<number[]> {
+  let last: Row | undefined;
+  for (;;) {
+    const rows = await read(last);
+    if (rows.length > 0) yield rows.map((row) => row.id);
+    if (rows.length < pieceSize) return;
+    last = rows[rows.length - 1];
+  }
+}
+
 /**
- * The ids of every matching task, in order, at most `pieceSize` a piece. Orderings an index serves
- * are read by keyset: each piece starts after the (key, id) the last one ended with, so no piece
- * sorts or skips what came before. Any other ordering needs a sort of every matching row, which
- * each piece would repeat: its ids come in one piece.
+ * The ids of every matching task, in order, at most `pieceSize` a piece, so that no single
+ * statement reads them all. Orderings an index serves are read by keyset: each piece starts after
+ * the (key, id) the last one ended with, so no piece sorts or skips what came before. A rank
+ * (priority, status) has five values: each is read in id order, which the primary key serves.
+ * Other orderings (title, updated_at, estimated_hours) need a sort of every matching row, which
+ * each piece would repeat: their ids come in one piece.
  */
 export async function* listTaskIdPieces(
   db: Database,
@@ -161,29 +178,35 @@ export async function* listTaskIdPieces(
   pieceSize: number,
 ): AsyncGenerator<number[]> {
   const descending = ordering.startsWith('-');
-  const column = KEYSET_COLUMNS[descending ? ordering.slice(1) : ordering];
+  const key = descending ? ordering.slice(1) : ordering;
+  const after = descending ? '<' : '>';
+  const column = KEYSET_COLUMNS[key];
+  const rank = RANKS[key];
+  if (rank !== undefined) {
+    const byId = scopedTasks(db, scope, filters, now).select('tasks.id').orderBy('tasks.id', descending ? 'desc' : 'asc').limit(pieceSize);
+    for (const value of descending ? [...RANK_VALUES].reverse() : RANK_VALUES) {
+      const ofRank = byId.where(sql<boolean>`${rank} = ${value}`);
+      yield* keysetPieces((last) => (last === undefined ? ofRank : ofRank.where('tasks.id', after, last.id)).execute(), pieceSize);
+    }
+    return;
+  }
   const ids = orderedTasks(scopedTasks(db, scope, filters, now).select('tasks.id'), ordering);
   if (column === undefined) {
     yield (await ids.execute()).map((row) => row.id);
     return;
   }
-  const after = descending ? '<' : '>';
   // The key as text: the database compares it exactly (a timestamp read as a value may lose digits).
   const keyed = ids.select(sql<string>`cast(${sql.ref(column ?? 'tasks.id')} as text)`.as('sort_key')).limit(pieceSize);
-  let last: { id: number; sort_key: string } | undefined;
-  for (;;) {
-    const cursor = last;
-    const piece =
-      cursor === undefined
+  yield* keysetPieces<{ id: number; sort_key: string }>(
+    (last) =>
+      (last === undefined
         ? keyed
         : column === null
-          ? keyed.where('tasks.id', after, cursor.id)
-          : keyed.where(sql<boolean>`(${sql.ref(column)}, tasks.id) ${sql.raw(after)} (${cursor.sort_key}, ${cursor.id})`);
-    const rows = await piece.execute();
-    if (rows.length > 0) yield rows.map((row) => row.id);
-    if (rows.length < pieceSize) return;
-    last = rows[rows.length - 1];
-  }
+          ? keyed.where('tasks.id', after, last.id)
+          : keyed.where(sql<boolean>`(${sql.ref(column)}, tasks.id) ${sql.raw(after)} (${last.sort_key}, ${last.id})`)
+      ).execute(),
+    pieceSize,
+  );
 }
 
 /** These tasks (with usernames), in the order of `ids`; ids that no longer exist are skipped. */
