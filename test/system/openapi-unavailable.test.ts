@@ -44,5 +44,5 @@ describe('503 in the OpenAPI document', () => {
     } finally {
       await app.close();
     }
-  });
+  }, 60_000);
 });
