@@ -112,7 +112,7 @@ describe('health probes at once', () => {
       await app.close();
       await database.close();
     }
-  });
+  }, 60_000);
 
   it('report a database that went down at once: no answer is kept beyond the ping in flight', async () => {
     const database = createDatabase(storage.url);
@@ -137,5 +137,5 @@ describe('health probes at once', () => {
     } finally {
       await app.close();
     }
-  });
+  }, 60_000);
 });
