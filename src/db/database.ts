@@ -152,7 +152,10 @@ function createPostgres(
   pool.on('error', () => undefined);
   // Nor one losing it while checked out (the server stopped between two statements of a
   // transaction): its statement fails on its own, and the pool drops the client when it is released.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    namingPreparedStatements(client);
+  });
   const db = new Kysely<DB>({
     dialect: new CurrentSchemaPostgresDialect({ pool }),
     log: log ? (e) => void (e.level === 'query' && log(e)) : undefined,
@@ -166,6 +169,45 @@ function createPostgres(
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };
+}
+
+/** SQL texts run as named prepared statements on PostgreSQL, and their names. */
+const preparedStatements = new Map<string, string>();
+/** A bound on the texts: each one is parsed and kept once per pooled connection. */
+const MAX_PREPARED_STATEMENTS = 200;
+
+/**
+ * Asks that this SQL run as a named prepared statement on PostgreSQL (nothing on SQLite, whose
+ * statements are all reused): each connection parses and plans it once, instead of on every run,
+ * which cost the server as much as executing the hot statements. Only for a bounded set of texts
+ * with explicit result columns (compiledOnce's), so that a migration adding columns cannot change
+ * a prepared statement's result.
+ */
+export function prepareOnPostgres(sqlText: string): void {
+  if (!preparedStatements.has(sqlText) && preparedStatements.size < MAX_PREPARED_STATEMENTS) {
+    preparedStatements.set(sqlText, `ctms_${preparedStatements.size + 1}`);
+  }
+}
+
+/** PostgreSQL's error when a migration changed the columns of a statement prepared before it. */
+const STALE_PLAN = 'cached plan must not change result type';
+
+/**
+ * Kysely's PostgreSQL driver runs `client.query(sql, parameters)`: texts asked for by
+ * prepareOnPostgres go out named instead. A statement prepared before a migration changed its
+ * result columns runs again under a new name (parsed anew) rather than failing every time.
+ */
+function namingPreparedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((text: unknown, values?: unknown, ...rest: unknown[]) => {
+    const name = typeof text === 'string' && Array.isArray(values) && rest.length === 0 ? preparedStatements.get(text) : undefined;
+    if (name === undefined) return query(text, values, ...rest);
+    return (query({ name, text, values }) as Promise<pg.QueryResult>).catch((error: unknown) => {
+      if ((error as { message?: unknown }).message !== STALE_PLAN) throw error;
+      preparedStatements.set(text as string, `${name}_${Date.now()}`);
+      return query({ name: preparedStatements.get(text as string), text, values });
+    });
+  }) as typeof client.query;
 }
 
 /** timestamptz as PostgreSQL writes it in a UTC session: `2026-12-01 17:00:00.123456+00`. */

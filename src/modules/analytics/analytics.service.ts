@@ -33,7 +33,9 @@ function counts(stats: TaskStats): TaskCounts {
 
 export async function getAnalytics(db: Database, user: { id: number; role: Role }, now: Date): Promise<Analytics> {
   const instant = now.toISOString();
-  const mine = await taskStats(db, { assignedTo: user.id }, instant);
-  const team = user.role === 'developer' ? mine : await taskStats(db, {}, instant);
-  return { my_tasks: counts(mine), team_tasks: counts(team), efficiency_score: efficiencyScore(mine) };
+  const [mine, team] = await Promise.all([
+    taskStats(db, { assignedTo: user.id }, instant),
+    user.role === 'developer' ? undefined : taskStats(db, {}, instant),
+  ]);
+  return { my_tasks: counts(mine), team_tasks: counts(team ?? mine), efficiency_score: efficiencyScore(mine) };
 }

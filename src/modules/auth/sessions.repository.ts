@@ -1,6 +1,7 @@
 // Sessions: one row per logged-in device. Access tokens are checked against their session on every
 // request (a primary-key lookup), so revoking a session stops its tokens at once.
 import type { ExpressionBuilder } from 'kysely';
+import { compiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import { JOINED_USER_COLUMNS, toCurrentUser } from '../users/users.repository.js';
@@ -27,20 +28,16 @@ export interface SessionWithUser {
   user: CurrentUser;
 }
 
-export async function findSessionWithUser(db: Database, sessionId: number): Promise<SessionWithUser | undefined> {
-  const row = await db
+const sessionWithUser = compiledOnce((db, sessionId: number) =>
+  db
     .selectFrom('user_sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
-    .select([
-      's.id as session_id',
-      's.revoked_at',
-      's.revoked_reason',
-      's.expires_at',
-      's.last_used',
-      ...JOINED_USER_COLUMNS,
-    ])
-    .where('s.id', '=', sessionId)
-    .executeTakeFirst();
+    .select(['s.id as session_id', 's.revoked_at', 's.revoked_reason', 's.expires_at', 's.last_used', ...JOINED_USER_COLUMNS])
+    .where('s.id', '=', sessionId),
+);
+
+export async function findSessionWithUser(db: Database, sessionId: number): Promise<SessionWithUser | undefined> {
+  const row = await sessionWithUser.executeTakeFirst(db, sessionId);
   if (!row) return undefined;
   const { session_id, revoked_at, revoked_reason, expires_at, last_used, ...user } = row;
   return {

@@ -2,6 +2,7 @@
 // scope and filters in SQL, count without loading rows, and hydrate a page with a constant number
 // of queries (rows with usernames by join, then tags and "has subtasks" for all ids at once).
 import { sql, type Insertable, type Selectable, type SelectQueryBuilder, type Updateable } from 'kysely';
+import { compiledOnce, type CompiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
 import type { DB, TaskPriority, TasksTable, TaskStatus } from '../../db/schema.js';
 import type { TaskScope } from './tasks.policy.js';
@@ -94,11 +95,19 @@ function withUsernames(q: SelectQueryBuilder<DB, 'tasks', object>) {
     .select([...TASK_COLUMNS, 'assignee.username as assigned_to_user', 'creator.username as created_by_user']);
 }
 
+/** No role scope and no filter: every task, the list's first screen for managers and auditors. */
+const isWholeTable = (scope: TaskScope, filters: TaskFilters) =>
+  scope.assignedTo === undefined && Object.values(filters).every((value) => value === undefined);
+
+const countAllTasks = compiledOnce((db) => db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('count')));
+
 export async function countTasks(db: Database, scope: TaskScope, filters: TaskFilters, now: string): Promise<number> {
-  const row = await scopedTasks(db, scope, filters, now)
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
+  const row = isWholeTable(scope, filters)
+    ? await countAllTasks.executeTakeFirst(db)
+    : await scopedTasks(db, scope, filters, now)
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .executeTakeFirstOrThrow();
+  return Number(row?.count);
 }
 
 /** The scoped, filtered tasks in the requested order (ties broken by id, the same way). */
@@ -136,7 +145,20 @@ export async function listTaskRows(
   page: Page,
   now: string,
 ): Promise<TaskRow[]> {
+  if (isWholeTable(scope, filters)) return wholeTablePage(ordering).execute(db, page.limit, page.offset);
   return orderedTasks(withUsernames(scopedTasks(db, scope, filters, now)), ordering).limit(page.limit).offset(page.offset).execute();
+}
+
+/** The page query of the whole table, per ordering, compiled once (the most requested list). */
+const wholeTablePages = new Map<TaskOrdering, CompiledOnce<[number, number], TaskRow>>();
+
+function wholeTablePage(ordering: TaskOrdering): CompiledOnce<[number, number], TaskRow> {
+  let query = wholeTablePages.get(ordering);
+  if (!query) {
+    query = compiledOnce((db, limit: number, offset: number) => orderedTasks(withUsernames(db.selectFrom('tasks')), ordering).limit(limit).offset(offset));
+    wholeTablePages.set(ordering, query);
+  }
+  return query;
 }
 
 /** Orderings an index serves in both directions, ties broken by id: the column, or null for the id itself. */
@@ -217,8 +239,10 @@ export async function findTaskRowsByIds(db: Database, ids: readonly number[]): P
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
+const taskRowById = compiledOnce((db, id: number) => withUsernames(db.selectFrom('tasks')).where('tasks.id', '=', id));
+
 export async function findTaskRow(db: Database, id: number): Promise<TaskRow | undefined> {
-  return withUsernames(db.selectFrom('tasks')).where('tasks.id', '=', id).executeTakeFirst();
+  return taskRowById.executeTakeFirst(db, id);
 }
 
 export async function findTaskRecord(db: Database, id: number): Promise<TaskRecord | undefined> {
@@ -230,17 +254,20 @@ export async function findTaskRecords(db: Database, ids: readonly number[]): Pro
   return db.selectFrom('tasks').select(TASK_COLUMNS).where('tasks.id', 'in', ids).orderBy('tasks.id').execute();
 }
 
-/** Tag ids per task id, ascending, for all `taskIds` in one query. */
-export async function findTagIdsByTask(db: Database, taskIds: readonly number[]): Promise<Map<number, number[]>> {
-  const byTask = new Map<number, number[]>();
-  if (taskIds.length === 0) return byTask;
-  const rows = await db
+const tagIdsOfTasks = compiledOnce((db, taskIds: readonly number[]) =>
+  db
     .selectFrom('task_tags')
     .select(['task_tags.task_id', 'task_tags.tag_id'])
     .where('task_tags.task_id', 'in', taskIds)
     .orderBy('task_tags.task_id')
-    .orderBy('task_tags.tag_id')
-    .execute();
+    .orderBy('task_tags.tag_id'),
+);
+
+/** Tag ids per task id, ascending, for all `taskIds` in one query. */
+export async function findTagIdsByTask(db: Database, taskIds: readonly number[]): Promise<Map<number, number[]>> {
+  const byTask = new Map<number, number[]>();
+  if (taskIds.length === 0) return byTask;
+  const rows = await tagIdsOfTasks.execute(db, taskIds);
   for (const row of rows) {
     const list = byTask.get(row.task_id);
     if (list) list.push(row.tag_id);
@@ -249,15 +276,14 @@ export async function findTagIdsByTask(db: Database, taskIds: readonly number[])
   return byTask;
 }
 
+const parentsAmong = compiledOnce((db, taskIds: readonly number[]) =>
+  db.selectFrom('tasks').select('tasks.parent_task_id').distinct().where('tasks.parent_task_id', 'in', taskIds),
+);
+
 /** Which of `taskIds` have at least one subtask, in one query. */
 export async function findParentIds(db: Database, taskIds: readonly number[]): Promise<Set<number>> {
   if (taskIds.length === 0) return new Set();
-  const rows = await db
-    .selectFrom('tasks')
-    .select('tasks.parent_task_id')
-    .distinct()
-    .where('tasks.parent_task_id', 'in', taskIds)
-    .execute();
+  const rows = await parentsAmong.execute(db, taskIds);
   return new Set(rows.map((r) => Number(r.parent_task_id)));
 }
 
@@ -287,7 +313,7 @@ export function toTaskPublic(row: TaskRow, tags: number[], isParent: boolean): T
 /** Full Task objects for `rows`, keeping their order: two extra queries whatever the page size. */
 export async function hydrateTasks(db: Database, rows: readonly TaskRow[]): Promise<TaskPublic[]> {
   const ids = rows.map((r) => r.id);
-  const [tags, parents] = [await findTagIdsByTask(db, ids), await findParentIds(db, ids)];
+  const [tags, parents] = await Promise.all([findTagIdsByTask(db, ids), findParentIds(db, ids)]);
   return rows.map((row) => toTaskPublic(row, tags.get(row.id) ?? [], parents.has(row.id)));
 }
 

@@ -145,8 +145,8 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
         const body = Readable.from(serializeTaskList(app.db, wanted), { highWaterMark: 1 });
         return reply.type('application/json; charset=utf-8').send(body as unknown as TaskPublic[]);
       }
-      const total = await countTasks(app.db, scope, filters, now);
-      const rows = await listTaskRows(app.db, scope, filters, ordering, { limit: request.query.limit, offset }, now);
+      const page = { limit: request.query.limit, offset };
+      const [total, rows] = await Promise.all([countTasks(app.db, scope, filters, now), listTaskRows(app.db, scope, filters, ordering, page, now)]);
       reply.header('x-total-count', String(total));
       return hydrateTasks(app.db, rows);
     },

@@ -1,0 +1,72 @@
+// Queries that Kysely builds and compiles once per database and then runs with new parameter
+// values: for the few statements every request runs (the session check, a task by id, a page's
+// tags), building and compiling anew cost a noticeable share of the request's CPU.
+import type { Compilable, CompiledQuery } from 'kysely';
+import { prepareOnPostgres, type Database } from './database.js';
+
+/** Stands for one argument (or one item of an array argument) while the query is built. */
+class Slot {
+  constructor(
+    readonly arg: number,
+    readonly item = -1,
+  ) {}
+}
+
+interface Template {
+  compiled: CompiledQuery;
+  /** Per parameter of the compiled SQL: the slot to fill in, or a constant Kysely put there. */
+  sources: unknown[];
+}
+
+/** Templates kept per database for array arguments of different lengths (one per page size in practice). */
+const MAX_SHAPES = 64;
+
+export interface CompiledOnce<A extends unknown[], R> {
+  execute(db: Database, ...args: A): Promise<R[]>;
+  executeTakeFirst(db: Database, ...args: A): Promise<R | undefined>;
+}
+
+/**
+ * A query whose SQL depends only on the number of items of its array arguments. `build` must pass
+ * its arguments to the query builder as values and never look at them: it is called with
+ * placeholders, once per database and arity, and the compiled SQL is reused with the real values.
+ * A transaction is a database of its own here (compiled again for each one).
+ */
+export function compiledOnce<A extends Array<string | number | readonly number[]>, R>(
+  build: (db: Database, ...args: A) => Compilable<R>,
+): CompiledOnce<A, R> {
+  const templates = new WeakMap<Database, Map<string, Template>>();
+
+  const templateFor = (db: Database, args: A): Template => {
+    const shape = args.map((arg) => (Array.isArray(arg) ? arg.length : '')).join();
+    let byShape = templates.get(db);
+    if (!byShape) templates.set(db, (byShape = new Map()));
+    const known = byShape.get(shape);
+    if (known) return known;
+    const slots = args.map((arg, i) => (Array.isArray(arg) ? arg.map((_, k) => new Slot(i, k)) : new Slot(i)));
+    const compiled = build(db, ...(slots as unknown as A)).compile();
+    const used = new Set(compiled.parameters.filter((p) => p instanceof Slot));
+    if (used.size !== slots.flat().length) throw new Error(`compiledOnce: ${used.size} of ${slots.flat().length} arguments reached the SQL: ${compiled.sql}`);
+    prepareOnPostgres(compiled.sql);
+    const template = { compiled, sources: [...compiled.parameters] };
+    if (byShape.size >= MAX_SHAPES) byShape.clear();
+    byShape.set(shape, template);
+    return template;
+  };
+
+  const execute = async (db: Database, ...args: A): Promise<R[]> => {
+    const { compiled, sources } = templateFor(db, args);
+    const parameters = sources.map((source) => {
+      if (!(source instanceof Slot)) return source;
+      const arg = args[source.arg];
+      return source.item < 0 ? arg : (arg as readonly number[])[source.item];
+    });
+    const result = await db.executeQuery<R>({ ...compiled, parameters } as CompiledQuery<R>);
+    return result.rows;
+  };
+
+  return {
+    execute,
+    executeTakeFirst: async (db, ...args) => (await execute(db, ...args))[0],
+  };
+}

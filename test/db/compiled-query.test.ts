@@ -1,0 +1,71 @@
+// compiledOnce (db/compiled-query.ts): a query built and compiled once per database runs with each
+// call's own values, arrays of any length included, on SQLite and on PostgreSQL (TEST_DATABASE_URL).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compiledOnce } from '../../src/db/compiled-query.js';
+import type { Database } from '../../src/db/database.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+let database: TestDatabase;
+let db: Database;
+const queries: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase({ onQuery: (sql) => queries.push(sql) });
+  db = database.handle.db;
+  await db
+    .insertInto('tags')
+    .values(['alpha', 'beta', 'gamma', 'delta'].map((name) => ({ name, created_at: '2026-01-01T00:00:00.000Z' })))
+    .execute();
+});
+afterAll(() => database.cleanup());
+
+const tagsNamedLike = compiledOnce((db, pattern: string, minimumId: number) =>
+  db.selectFrom('tags').select(['tags.id', 'tags.name']).where('tags.name', 'like', pattern).where('tags.id', '>=', minimumId).orderBy('tags.id'),
+);
+
+const tagNamesById = compiledOnce((db, ids: readonly number[]) => db.selectFrom('tags').select('tags.name').where('tags.id', 'in', ids).orderBy('tags.name'));
+
+async function tagIds(): Promise<Map<string, number>> {
+  const rows = await db.selectFrom('tags').select(['tags.id', 'tags.name']).execute();
+  return new Map(rows.map((row) => [row.name, row.id]));
+}
+
+describe('compiledOnce', () => {
+  it('runs with the values of each call and keeps the constants Kysely put in the SQL', async () => {
+    const ids = await tagIds();
+    expect((await tagsNamedLike.execute(db, '%a', 0)).map((row) => row.name)).toEqual(['alpha', 'beta', 'gamma', 'delta']);
+    expect((await tagsNamedLike.execute(db, 'g%', 0)).map((row) => row.name)).toEqual(['gamma']);
+    expect(await tagsNamedLike.executeTakeFirst(db, '%a', ids.get('gamma') ?? 0)).toEqual({ id: ids.get('gamma'), name: 'gamma' });
+    expect(await tagsNamedLike.executeTakeFirst(db, 'zeta', 0)).toBeUndefined();
+  });
+
+  it('compiles once per database: the SQL text is the same from call to call', async () => {
+    queries.length = 0;
+    await tagsNamedLike.execute(db, 'a%', 1);
+    await tagsNamedLike.execute(db, 'b%', 2);
+    expect(queries).toHaveLength(2);
+    expect(queries[1]).toBe(queries[0]);
+  });
+
+  it('fills in every item of an array argument, whatever its length', async () => {
+    const ids = await tagIds();
+    const id = (name: string) => ids.get(name) ?? 0;
+    expect(await tagNamesById.execute(db, [id('delta')])).toEqual([{ name: 'delta' }]);
+    expect((await tagNamesById.execute(db, [id('gamma'), id('alpha'), id('beta')])).map((row) => row.name)).toEqual(['alpha', 'beta', 'gamma']);
+    expect((await tagNamesById.execute(db, [id('beta'), id('delta')])).map((row) => row.name)).toEqual(['beta', 'delta']);
+    expect(await tagNamesById.execute(db, [-1])).toEqual([]);
+  });
+
+  it('works inside a transaction, which sees its own writes', async () => {
+    const names = await db.transaction().execute(async (trx) => {
+      await trx.insertInto('tags').values({ name: 'epsilon', created_at: '2026-01-01T00:00:00.000Z' }).execute();
+      return (await tagsNamedLike.execute(trx, 'eps%', 0)).map((row) => row.name);
+    });
+    expect(names).toEqual(['epsilon']);
+  });
+
+  it('refuses a build that does not pass an argument to the query', async () => {
+    const ignoring = compiledOnce((db, _unused: number) => db.selectFrom('tags').select('tags.id'));
+    await expect(ignoring.execute(db, 1)).rejects.toThrow(/0 of 1 arguments/);
+  });
+});
