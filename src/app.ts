@@ -51,7 +51,7 @@ export interface AppDependencies {
 }
 
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
-  const database = deps.database ?? createDatabase(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs });
+  const database = deps.database ?? createDatabase(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs, poolSize: config.dbPoolSize, preparedStatements: config.dbPreparedStatements });
   const ownsDatabase = deps.database === undefined;
 
   const loggerOptions = {

@@ -41,6 +41,10 @@ export interface Config {
   databaseUrl: string;
   /** PostgreSQL: the longest a statement may run; SQLite: the longest a write waits for the lock. Then a 503. */
   dbStatementTimeoutMs: number;
+  /** PostgreSQL: connections in the pool of each process (worker). */
+  dbPoolSize: number;
+  /** PostgreSQL: the hottest statements run as named prepared statements (off behind a transaction-mode pooler). */
+  dbPreparedStatements: boolean;
   emailBackend: EmailBackend;
   smtpHost: string;
   smtpPort: number;
@@ -248,6 +252,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     allowedOrigins,
     databaseUrl,
     dbStatementTimeoutMs: int('DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
+    dbPoolSize: int('DB_POOL_SIZE', 10, 1, 1000),
+    dbPreparedStatements: bool('DB_PREPARED_STATEMENTS', true),
     emailBackend,
     smtpHost,
     smtpPort: int('SMTP_PORT', 587, 1, 65535),

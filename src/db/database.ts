@@ -76,6 +76,11 @@ export interface CreateDbOptions {
    * on SQLite, none on PostgreSQL.
    */
   statementTimeoutMs?: number;
+  /**
+   * DB_PREPARED_STATEMENTS (PostgreSQL; default true): the texts asked for by prepareOnPostgres run as
+   * named prepared statements. Off behind a pooler in transaction mode that does not track them.
+   */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -88,7 +93,7 @@ export function createDatabase(url: string, options: CreateDbOptions = {}): Data
   const parsed = parseDatabaseUrl(url);
   const log = options.onQuery ? (event: { query: { sql: string } }) => options.onQuery?.(event.query.sql) : undefined;
   if (parsed.dialect === 'sqlite') return createSqlite(parsed.target, log, options.statementTimeoutMs);
-  return createPostgres(parsed.target, options.poolSize ?? 10, log, options.statementTimeoutMs);
+  return createPostgres(parsed.target, options.poolSize ?? 10, log, options.statementTimeoutMs, options.preparedStatements ?? true);
 }
 
 function createSqlite(path: string, log?: (e: { query: { sql: string } }) => void, busyTimeoutMs = 5000): DatabaseHandle {
@@ -128,6 +133,7 @@ function createPostgres(
   poolSize: number,
   log?: (e: { query: { sql: string } }) => void,
   statementTimeoutMs?: number,
+  preparedStatements = true,
 ): DatabaseHandle {
   const parseTimestamp = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ);
   const types = {
@@ -154,7 +160,7 @@ function createPostgres(
   // transaction): its statement fails on its own, and the pool drops the client when it is released.
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
-    namingPreparedStatements(client);
+    if (preparedStatements) namingPreparedStatements(client);
   });
   const db = new Kysely<DB>({
     dialect: new CurrentSchemaPostgresDialect({ pool }),

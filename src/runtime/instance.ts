@@ -45,7 +45,7 @@ export async function runInstance(baseConfig: Config, { worker }: InstanceOption
   // Scheduled jobs run in one worker only: on SQLite nothing else would keep two from running a job
   // at once. (Several machines on PostgreSQL may each run them: advisory locks serialize the jobs.)
   const config = inCluster ? Object.freeze({ ...baseConfig, jobsEnabled: baseConfig.jobsEnabled && worker === 1 }) : baseConfig;
-  const database = createDatabase(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs });
+  const database = createDatabase(config.databaseUrl, { statementTimeoutMs: config.dbStatementTimeoutMs, poolSize: config.dbPoolSize, preparedStatements: config.dbPreparedStatements });
   // In a cluster the primary migrated once, before starting any worker.
   const migrated = inCluster ? null : await migrateToLatest(database.db);
   const destination = await logDestination(config);

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compiledOnce } from '../../src/db/compiled-query.js';
 import type { Database } from '../../src/db/database.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { sql } from 'kysely';
+import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/database.js';
 
 let database: TestDatabase;
 let db: Database;
@@ -69,3 +70,28 @@ describe('compiledOnce', () => {
     await expect(ignoring.execute(db, 1)).rejects.toThrow(/0 of 1 arguments/);
   });
 });
+
+// Named prepared statements are a PostgreSQL matter (SQLite reuses every statement anyway). A pool
+// of one connection makes pg_prepared_statements, which shows the session's own, that connection's.
+describe.runIf(testDatabaseUrl() !== undefined)('DB_PREPARED_STATEMENTS on PostgreSQL', () => {
+  async function preparedAfterCompiledQuery(preparedStatements: boolean): Promise<string[]> {
+    const own = await createTestDatabase({ poolSize: 1, preparedStatements });
+    try {
+      await own.handle.db.insertInto('tags').values({ name: 'zeta', created_at: '2026-01-01T00:00:00.000Z' }).execute();
+      expect((await tagsNamedLike.execute(own.handle.db, 'zet%', 0)).map((row) => row.name)).toEqual(['zeta']);
+      const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(own.handle.db);
+      return rows.map((row) => row.statement);
+    } finally {
+      await own.cleanup();
+    }
+  }
+
+  it('runs a compiled query as a named prepared statement when on (the default)', async () => {
+    expect((await preparedAfterCompiledQuery(true)).some((text) => text.includes('"tags"."name" like $1'))).toBe(true);
+  });
+
+  it('prepares nothing when turned off (a transaction-mode pooler)', async () => {
+    expect(await preparedAfterCompiledQuery(false)).toEqual([]);
+  });
+});
+
