@@ -8,6 +8,7 @@ import type { DB, TaskPriority, TasksTable, TaskStatus } from '../../db/schema.j
 import type { TaskScope } from './tasks.policy.js';
 import type { TaskOrdering, TaskPublic } from './tasks.schemas.js';
 import { formatHours, formatTimestamp } from './task-input.js';
+import { countTasks as countTasksInScope } from './task-counts.js';
 
 /** Every column of a task row, as stored. */
 export const TASK_COLUMNS = [
@@ -95,19 +96,21 @@ function withUsernames(q: SelectQueryBuilder<DB, 'tasks', object>) {
     .select([...TASK_COLUMNS, 'assignee.username as assigned_to_user', 'creator.username as created_by_user']);
 }
 
+const unfiltered = (filters: TaskFilters) => Object.values(filters).every((value) => value === undefined);
+
 /** No role scope and no filter: every task, the list's first screen for managers and auditors. */
-const isWholeTable = (scope: TaskScope, filters: TaskFilters) =>
-  scope.assignedTo === undefined && Object.values(filters).every((value) => value === undefined);
+const isWholeTable = (scope: TaskScope, filters: TaskFilters) => scope.assignedTo === undefined && unfiltered(filters);
 
-const countAllTasks = compiledOnce((db) => db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('count')));
-
+/**
+ * The number of matching tasks. Without filters (a manager's whole list, a developer's own) it is
+ * read from the counts the database keeps (migration 0011), whose cost does not grow with the tasks.
+ */
 export async function countTasks(db: Database, scope: TaskScope, filters: TaskFilters, now: string): Promise<number> {
-  const row = isWholeTable(scope, filters)
-    ? await countAllTasks.executeTakeFirst(db)
-    : await scopedTasks(db, scope, filters, now)
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .executeTakeFirstOrThrow();
-  return Number(row?.count);
+  if (unfiltered(filters)) return countTasksInScope(db, { assignedTo: scope.assignedTo });
+  const row = await scopedTasks(db, scope, filters, now)
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 /** The scoped, filtered tasks in the requested order (ties broken by id, the same way). */
