@@ -2,7 +2,8 @@
 // statement whatever the number of tasks: counts and the hour sums of completed tasks (in integer
 // hundredths, so both dialects add exactly the same numbers) per status, and `overdue` — every
 // unfinished task of a past day, plus those due today before now, counted on an index.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
+import { compiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
 import { inScope, statusCountRows, where, type TaskScope } from '../tasks/task-counts.js';
 
@@ -25,16 +26,17 @@ export interface TaskStats extends TaskCounts {
 /** The statuses that are not done: a task in one of them is overdue once its deadline has passed. */
 const UNFINISHED = sql`status in ('pending', 'in_progress', 'blocked')`;
 
-/**
- * Statistics over all tasks, or those assigned to `assignedTo`. `now` is an ISO instant. Overdue
- * tasks are counted per day of their deadline: the days before today's UTC midnight are added up
- * from the kept counts, and only today's tasks are read (from the covering index of migration 0007),
- * so the answer is exact at any instant without a write, on every instance.
- */
-export async function taskStats(db: Database, scope: TaskScope, now: string): Promise<TaskStats> {
-  const today = `${now.slice(0, 10)}T00:00:00.000Z`;
+interface StatsRow {
+  status: string;
+  tasks: number | string | null;
+  estimated_cents: number | string | null;
+  actual_cents: number | string | null;
+}
+
+/** The statement for one scope; `today` is the ISO instant of today's UTC midnight. */
+function statsStatement(scope: TaskScope, today: string, now: string): RawBuilder<StatsRow> {
   const past = [...inScope(scope), sql`deadline_day < ${today}`];
-  const { rows } = await sql<{ status: string; tasks: number | string | null; estimated_cents: number | string | null; actual_cents: number | string | null }>`
+  return sql<StatsRow>`
     select status, sum(tasks) as tasks, sum(estimated_cents) as estimated_cents, sum(actual_cents) as actual_cents
     from (${statusCountRows(scope)}) as counts
     group by status
@@ -46,7 +48,26 @@ export async function taskStats(db: Database, scope: TaskScope, now: string): Pr
       ) as past_days
     ) + (
       select count(*) from tasks ${where(...inScope(scope), UNFINISHED, sql`deadline >= ${today}`, sql`deadline < ${now}`)}
-    ), 0, 0`.execute(db);
+    ), 0, 0`;
+}
+
+// Compiled once and, on PostgreSQL, planned once per connection (named prepared statements): the
+// planning cost as much as running the statement.
+const teamStatsRows = compiledOnce((db, today: string, now: string) => ({ compile: () => statsStatement({}, today, now).compile(db) }));
+const ownStatsRows = compiledOnce((db, today: string, now: string, assignedTo: number) => ({
+  compile: () => statsStatement({ assignedTo }, today, now).compile(db),
+}));
+
+/**
+ * Statistics over all tasks, or those assigned to `assignedTo`. `now` is an ISO instant. Overdue
+ * tasks are counted per day of their deadline: the days before today's UTC midnight are added up
+ * from the kept counts, and only today's tasks are read (from the covering index of migration 0007),
+ * so the answer is exact at any instant without a write, on every instance.
+ */
+export async function taskStats(db: Database, scope: TaskScope, now: string): Promise<TaskStats> {
+  const today = `${now.slice(0, 10)}T00:00:00.000Z`;
+  const rows =
+    scope.assignedTo === undefined ? await teamStatsRows.execute(db, today, now) : await ownStatsRows.execute(db, today, now, scope.assignedTo);
   const n = (value: number | string | null) => Number(value ?? 0);
   const stats: TaskStats = { total: 0, completed: 0, pending: 0, in_progress: 0, blocked: 0, overdue: 0, completedEstimatedCents: 0, completedActualCents: 0 };
   for (const row of rows) {
