@@ -3,8 +3,9 @@
 // process, on the service's database file or URL, running the SQL the service runs (prepared once,
 // reused) and JSON.stringify:
 //   CEILING=small      a fixed small JSON (the bytes of GET /health, without its database ping)
-//   CEILING=list       a manager's page of 100 (GET /api/tasks?limit=100): count, the page with both
-//                      usernames by join, the page's tags, which of them have subtasks
+//   CEILING=list       a manager's page of 100 (GET /api/tasks?limit=100): the total (from the kept
+//                      counts) while the page with both usernames by join is read, then the page's
+//                      tags while which of them have subtasks is read
 //   CEILING=analytics  a manager's analytics (GET /api/analytics): the two statements over the kept counts
 // Environment: CEILING, DATABASE_URL, PORT, CEILING_USER_ID (the manager).
 import { createServer, type ServerResponse } from 'node:http';
@@ -51,7 +52,13 @@ const TASK_COLUMNS =
   '"tasks"."assigned_to", "tasks"."created_by", "tasks"."parent_task_id", "tasks"."created_at", "tasks"."updated_at"';
 
 async function listPage(query: Query): Promise<{ total: number; body: string }> {
-  const [count] = await query('count', 'select count(*) as "count" from "tasks"', []);
+  // As the service does: the total from the counts migration 0011 keeps, read while the page is.
+  const counted = query(
+    'count',
+    'select sum(tasks) as "count" from (select status, tasks, estimated_cents, actual_cents from task_status_counts ' +
+      'union all select status, tasks, estimated_cents, actual_cents from task_status_count_deltas) as counts',
+    [],
+  );
   const rows = await query(
     'page',
     `select ${TASK_COLUMNS}, "assignee"."username" as "assigned_to_user", "creator"."username" as "created_by_user" ` +
@@ -64,22 +71,24 @@ async function listPage(query: Query): Promise<{ total: number; body: string }> 
   const tags = new Map<unknown, number[]>();
   const parents = new Set<unknown>();
   if (ids.length > 0) {
-    const tagRows = await query(
-      `tags-${ids.length}`,
-      `select "task_tags"."task_id", "task_tags"."tag_id" from "task_tags" where "task_tags"."task_id" in (${placeholders(1, ids.length)}) ` +
-        'order by "task_tags"."task_id", "task_tags"."tag_id"',
-      ids,
-    );
+    const [tagRows, parentRows] = await Promise.all([
+      query(
+        `tags-${ids.length}`,
+        `select "task_tags"."task_id", "task_tags"."tag_id" from "task_tags" where "task_tags"."task_id" in (${placeholders(1, ids.length)}) ` +
+          'order by "task_tags"."task_id", "task_tags"."tag_id"',
+        ids,
+      ),
+      query(
+        `parents-${ids.length}`,
+        `select distinct "tasks"."parent_task_id" from "tasks" where "tasks"."parent_task_id" in (${placeholders(1, ids.length)})`,
+        ids,
+      ),
+    ]);
     for (const row of tagRows) {
       const list = tags.get(row.task_id);
       if (list) list.push(row.tag_id as number);
       else tags.set(row.task_id, [row.tag_id as number]);
     }
-    const parentRows = await query(
-      `parents-${ids.length}`,
-      `select distinct "tasks"."parent_task_id" from "tasks" where "tasks"."parent_task_id" in (${placeholders(1, ids.length)})`,
-      ids,
-    );
     for (const row of parentRows) parents.add(row.parent_task_id);
   }
   const tasks = rows.map((row) => ({
@@ -102,6 +111,7 @@ async function listPage(query: Query): Promise<{ total: number; body: string }> 
     created_at: row.created_at,
     updated_at: row.updated_at,
   }));
+  const [count] = await counted;
   return { total: Number(count?.count ?? 0), body: JSON.stringify(tasks) };
 }
 
