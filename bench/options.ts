@@ -62,7 +62,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --redis URL|none         Redis for the server (default redis://127.0.0.1:6379 when it answers)
   --log-level LEVEL        the server's LOG_LEVEL (default info, as in production)
   --bcrypt-rounds N        BCRYPT_ROUNDS (default 12, the production default; 4 in the smoke)
-  --cpu-prof DIR           run the server under node --cpu-prof, its profiles (one per process) into DIR
+  --cpu-prof DIR           run the server under node --cpu-prof, its profiles (one per process) into DIR,
+                           and each ceiling into DIR/ceiling-<kind>
   --out FILE|none          results file (default bench/results/<date>-<db>.md, -<tasks> added unless 1000)
   --smoke                  CI smoke: small data, short runs, fails only on errors or broken scenarios`;
 

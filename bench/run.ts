@@ -183,8 +183,9 @@ async function compareScale(bench: Bench, tasks: number, rows: Row[]): Promise<A
 }
 
 async function startCeiling(bench: Bench, kind: string): Promise<Served> {
+  const profile = bench.options.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', join(bench.options.profileDir, `ceiling-${kind}`)];
   return spawnServer({
-    args: ['--import', 'tsx', join(import.meta.dirname, 'ceiling.ts')],
+    args: [...profile, '--import', 'tsx', join(import.meta.dirname, 'ceiling.ts')],
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', CEILING: kind, DATABASE_URL: bench.databaseUrl, CEILING_USER_ID: String(bench.managerId) },
     logFile: join(bench.workdir, `ceiling-${kind}.log`),
     workers: false,
