@@ -32,9 +32,26 @@ export function signJwt(payload: JwtPayload, secret: string): string {
   return `${HEADER}.${body}.${signature}`;
 }
 
-/** Verifies signature, algorithm and `exp`/`nbf`; returns the payload. `now` is in seconds. */
+/**
+ * Tokens whose signature verified lately, by their exact text, with the secret that verified them
+ * and their (frozen) payload: the same access token comes with every request of a client, and the
+ * HMAC and the two decodes cost more than the rest of the check. Only a token that passed every check
+ * is kept; `exp` and `nbf` are still checked against `now` on each use, and a token presented with
+ * another secret is verified in full. Bounded (oldest out), so made-up tokens cannot grow memory.
+ */
+const VERIFIED_KEPT = 4096;
+const verified = new Map<string, { secret: string; payload: JwtPayload }>();
+
+function timesAllow(payload: JwtPayload, now: number): boolean {
+  return typeof payload.exp === 'number' && payload.exp > now && !(typeof payload.nbf === 'number' && payload.nbf > now);
+}
+
+/** Verifies signature, algorithm and `exp`/`nbf`; returns the payload (frozen). `now` is in seconds. */
 export function verifyJwt(token: string, secret: string, now = Math.floor(Date.now() / 1000)): JwtPayload {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw new JwtError('malformed');
+  const known = verified.get(token);
+  // Expired or not yet valid: the full check below throws the error that says so.
+  if (known !== undefined && known.secret === secret && timesAllow(known.payload, now)) return known.payload;
   const parts = token.split('.');
   if (parts.length !== 3) throw new JwtError('malformed');
   const [headerPart, bodyPart, signaturePart] = parts as [string, string, string];
@@ -46,8 +63,15 @@ export function verifyJwt(token: string, secret: string, now = Math.floor(Date.n
   const payload = decodeJson(bodyPart);
   if (typeof payload.exp !== 'number' || payload.exp <= now) throw new JwtError('expired', payload);
   if (typeof payload.nbf === 'number' && payload.nbf > now) throw new JwtError('not_yet_valid', payload);
+  Object.freeze(payload);
+  // Oldest first out: a Map iterates in insertion order.
+  if (known === undefined && verified.size >= VERIFIED_KEPT) verified.delete(verified.keys().next().value as string);
+  verified.set(token, { secret, payload });
   return payload;
 }
+
+/** How many verified tokens are kept (for tests). */
+export const verifiedTokensKept = () => verified.size;
 
 function decodeJson(part: string): JwtPayload {
   if (!/^[A-Za-z0-9_-]+$/.test(part)) throw new JwtError('malformed');

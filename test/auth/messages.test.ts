@@ -55,6 +55,21 @@ describe('auth messages', () => {
     }
   });
 
+  it('answers "Token has expired" to an access token accepted a moment before (kept verified tokens expire on time)', async () => {
+    const { accessToken } = await createUserWithSession(t.app);
+    const issuedAt = clock.now();
+    const expiresAt = (jwtPayload(accessToken).exp as number) * 1000;
+    try {
+      expect((await me(t.app, accessToken)).statusCode).toBe(200);
+      clock.set(new Date(expiresAt - 1000));
+      expect((await me(t.app, accessToken)).statusCode).toBe(200);
+      clock.set(new Date(expiresAt));
+      await refused(accessToken, 'Token has expired');
+    } finally {
+      clock.set(issuedAt);
+    }
+  });
+
   it('answers a generic message to a forged, a malformed or an expired refresh token', async () => {
     const { user, sessionId, refreshToken } = await createUserWithSession(t.app);
     const past = Math.floor(clock.now().getTime() / 1000) - 60;
