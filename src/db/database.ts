@@ -16,7 +16,10 @@ import {
   type TableMetadata,
 } from 'kysely';
 import pg from 'pg';
+import { maxSnapshots, postgresSnapshots, sqliteReader, sqliteSnapshots, type ReadSnapshot } from './read-snapshot.js';
 import type { DB } from './schema.js';
+
+export type { ReadSnapshot } from './read-snapshot.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -27,6 +30,13 @@ export interface DatabaseHandle {
   dialect: DialectName;
   /** Cheap liveness probe used by /health. */
   ping(): Promise<void>;
+  /**
+   * Opens a read snapshot (read-snapshot.ts): every read through its `db` sees the data as of the
+   * first of them, whatever is written meanwhile, and other requests' statements go on unhindered.
+   * The caller must release it, also on errors and aborted responses; a few are open at once
+   * (SQLite: 4; PostgreSQL: half the pool), later ones wait for one to end.
+   */
+  openSnapshot(): Promise<ReadSnapshot>;
   /** Connections of the PostgreSQL pool (for metrics); absent on SQLite, which has one connection. */
   poolStats?(): PoolStats;
   close(): Promise<void>;
@@ -96,8 +106,8 @@ export function createDatabase(url: string, options: CreateDbOptions = {}): Data
   return createPostgres(parsed.target, options.poolSize ?? 10, log, options.statementTimeoutMs, options.preparedStatements ?? true);
 }
 
-function createSqlite(path: string, log?: (e: { query: { sql: string } }) => void, busyTimeoutMs = 5000): DatabaseHandle {
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+/** A better-sqlite3 connection set up as the service needs every connection to the file. */
+function openSqliteConnection(path: string, busyTimeoutMs: number): SqliteDatabase.Database {
   const raw = new SqliteDatabase(path);
   raw.pragma('journal_mode = WAL');
   raw.pragma('foreign_keys = ON');
@@ -107,8 +117,26 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
   // uniqueness (usernames, e-mails, tag names) and search must agree, so lower() is JavaScript's
   // here — registered on every connection, before any index on lower(...) is built or used.
   raw.function('lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? lowerLikePostgres(value) : value));
+  return raw;
+}
+
+/** Read snapshots (and their connections) open at once on SQLite. */
+const SQLITE_SNAPSHOTS = 4;
+
+function createSqlite(path: string, log?: (e: { query: { sql: string } }) => void, busyTimeoutMs = 5000): DatabaseHandle {
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const raw = openSqliteConnection(path, busyTimeoutMs);
   const dialect = new ImmediateSqliteDialect({ database: cachingStatements(raw) }, () => raw.inTransaction);
   const db = new Kysely<DB>({ dialect, log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
+  // A private in-memory database has no second connection: there a snapshot is the shared
+  // connection itself, not isolated from writes made meanwhile (tests and demos only).
+  const snapshots =
+    path === ':memory:'
+      ? { open: async (): Promise<ReadSnapshot> => ({ db, release: async () => undefined }), close: async () => undefined }
+      : sqliteSnapshots(() => {
+          const reader = openSqliteConnection(path, busyTimeoutMs);
+          return sqliteReader(reader, cachingStatements(reader), log);
+        }, SQLITE_SNAPSHOTS);
   let closed = false;
   const selectOne = raw.prepare('select 1');
   return {
@@ -120,8 +148,10 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
       if (closed || !raw.open) throw new Error('database is closed');
       selectOne.get();
     },
+    openSnapshot: () => snapshots.open(),
     close: async () => {
       closed = true;
+      await snapshots.close();
       await db.destroy();
       if (raw.open) raw.close();
     },
@@ -172,6 +202,7 @@ function createPostgres(
     ping: async () => {
       await sql`select 1`.execute(db);
     },
+    openSnapshot: postgresSnapshots(db, maxSnapshots(poolSize)),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };

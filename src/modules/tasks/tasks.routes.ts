@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Database } from '../../db/database.js';
 import { notFound } from '../../errors.js';
 import { parseId } from '../../lib/ids.js';
@@ -60,43 +60,86 @@ export function toFilters(query: TaskListQuery): TaskFilters {
 }
 
 /**
- * A whole list is read and written out in pieces, each a few milliseconds of work, with a turn of
- * the event loop between two: ids read at a time, and tasks read and serialized at a time.
+ * How a whole list is paced: ids read `idPiece` at a time and tasks read and serialized `slice` at
+ * a time, each a few milliseconds of work, with a `turn` of the event loop between two so that
+ * other requests run meanwhile. Tests make the pieces small and act between them.
  */
-const WHOLE_LIST_ID_PIECE = 5000;
-const WHOLE_LIST_SLICE = 500;
+export const wholeListPacing = {
+  idPiece: 5000,
+  slice: 500,
+  turn: (): Promise<unknown> => nextTurn(),
+};
 
-/** Every id of a whole list, in order; an id met twice (its task moved between two pieces) counts once. */
+/**
+ * How long a streamed whole list may take: its snapshot holds a connection and old row versions
+ * (see db/read-snapshot.ts), so a client that stops reading does not keep them for ever.
+ */
+const WHOLE_LIST_MAX_MS = 120_000;
+
+/** Every id of a whole list, in order (`db` is a snapshot: a task moving meanwhile is met once, where it was). */
 async function readWholeListIds(db: Database, scope: TaskScope, filters: TaskFilters, ordering: TaskOrdering, now: string): Promise<number[]> {
   const ids: number[] = [];
-  const seen = new Set<number>();
-  for await (const piece of listTaskIdPieces(db, scope, filters, ordering, now, WHOLE_LIST_ID_PIECE)) {
-    for (const id of piece) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-      ids.push(id);
-    }
-    await nextTurn();
+  for await (const piece of listTaskIdPieces(db, scope, filters, ordering, now, wholeListPacing.idPiece)) {
+    for (const id of piece) ids.push(id);
+    await wholeListPacing.turn();
   }
   return ids;
 }
 
 /**
  * A whole task list as JSON text, slice by slice: memory holds the ids and a slice or two, and
- * other requests run between slices. Tasks deleted since the ids were read are left out.
+ * other requests run between slices.
  */
 async function* serializeTaskList(db: Database, ids: readonly number[]): AsyncGenerator<string> {
   yield '[';
   let first = true;
-  for (let i = 0; i < ids.length; i += WHOLE_LIST_SLICE) {
+  const { slice } = wholeListPacing;
+  for (let i = 0; i < ids.length; i += slice) {
     // SQLite answers at once: without this, every slice (of every whole list under way) would run in one turn.
-    if (i > 0) await nextTurn();
-    const tasks = await hydrateTasks(db, await findTaskRowsByIds(db, ids.slice(i, i + WHOLE_LIST_SLICE)));
+    if (i > 0) await wholeListPacing.turn();
+    const tasks = await hydrateTasks(db, await findTaskRowsByIds(db, ids.slice(i, i + slice)));
     if (tasks.length === 0) continue;
     yield (first ? '' : ',') + tasks.map((task) => JSON.stringify(task)).join(',');
     first = false;
   }
   yield ']';
+}
+
+/**
+ * A whole list, every visible task exactly once: the ids, the count and the tasks are all read in
+ * one snapshot, so tasks that change, appear or vanish meanwhile neither go missing nor come twice.
+ * The snapshot ends when the answer is built or, when streamed, when the stream closes (finished,
+ * failed, or the client gone), or after WHOLE_LIST_MAX_MS.
+ */
+async function sendWholeList(
+  app: FastifyInstance,
+  reply: FastifyReply,
+  scope: TaskScope,
+  filters: TaskFilters,
+  ordering: TaskOrdering,
+  now: string,
+  offset: number,
+): Promise<TaskPublic[] | FastifyReply> {
+  const snapshot = await app.database.openSnapshot();
+  let streaming = false;
+  try {
+    const ids = await readWholeListIds(snapshot.db, scope, filters, ordering, now);
+    reply.header('x-total-count', String(ids.length));
+    const wanted = ids.slice(offset);
+    if (wanted.length <= wholeListPacing.slice) return await hydrateTasks(snapshot.db, await findTaskRowsByIds(snapshot.db, wanted));
+    const body = Readable.from(serializeTaskList(snapshot.db, wanted), { highWaterMark: 1 });
+    const tooLong = setTimeout(() => body.destroy(new Error('whole task list took too long to send')), WHOLE_LIST_MAX_MS).unref();
+    // 'close' comes after the generator has finished or been returned, even when it never started.
+    body.once('close', () => {
+      clearTimeout(tooLong);
+      void snapshot.release();
+    });
+    streaming = true;
+    // A stream skips the response serializer: serializeTaskList writes the TaskPublic objects as they are.
+    return reply.type('application/json; charset=utf-8').send(body as unknown as TaskPublic[]);
+  } finally {
+    if (!streaming) await snapshot.release();
+  }
 }
 
 export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
@@ -137,13 +180,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
       const ordering = request.query.ordering ?? '-created_at';
       const offset = request.query.offset ?? 0;
       if (request.query.limit === undefined) {
-        const ids = await readWholeListIds(app.db, scope, filters, ordering, now);
-        reply.header('x-total-count', String(ids.length));
-        const wanted = ids.slice(offset);
-        if (wanted.length <= WHOLE_LIST_SLICE) return hydrateTasks(app.db, await findTaskRowsByIds(app.db, wanted));
-        // A stream skips the response serializer: serializeTaskList writes the TaskPublic objects as they are.
-        const body = Readable.from(serializeTaskList(app.db, wanted), { highWaterMark: 1 });
-        return reply.type('application/json; charset=utf-8').send(body as unknown as TaskPublic[]);
+        return sendWholeList(app, reply, scope, filters, ordering, now, offset);
       }
       const page = { limit: request.query.limit, offset };
       const [total, rows] = await Promise.all([countTasks(app.db, scope, filters, now), listTaskRows(app.db, scope, filters, ordering, page, now)]);
