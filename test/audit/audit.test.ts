@@ -214,6 +214,42 @@ describe('audit store failures', () => {
     }
   });
 
+  it('write every batch exactly, full batches (their INSERT compiled once) and the rest alike', async () => {
+    const t = await buildTestApp();
+    try {
+      const users = [(await signIn(t.app, { role: 'manager' })).user.id, (await signIn(t.app, { role: 'developer' })).user.id];
+      const queue = new AuditQueue({ db: t.db, log: t.app.log, maxQueued: 100, batchSize: 3, flushIntervalMs: 60_000 });
+      const row = (i: number) => ({
+        user_id: i % 3 === 0 ? null : (users[i % 2] ?? null),
+        api_token_id: null,
+        endpoint: `/api/batch/${i}`,
+        method: i % 2 === 0 ? 'GET' : 'POST',
+        status_code: 200 + i,
+        request_body: i % 4 === 0 ? null : JSON.stringify({ i }),
+        response_body: i % 5 === 0 ? JSON.stringify({ detail: `e${i}` }) : null,
+        ip: i % 2 === 0 ? `10.0.0.${i}` : null,
+        user_agent: i % 3 === 0 ? null : `agent ${i}`,
+        duration_ms: i + 0.125,
+        timestamp: new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString(),
+      });
+      // the same columns in another order, and a row without two of them (their defaults: null)
+      const { user_id, api_token_id, timestamp, ...rest } = row(10);
+      const reordered = { timestamp, ...rest, api_token_id, user_id };
+      const expected = [...Array.from({ length: 10 }, (_, i) => row(i)), reordered, { ...rest, timestamp, endpoint: '/api/batch/11' }];
+      for (const item of expected.slice(0, 6)) queue.enqueue(item);
+      await queue.flush();
+      for (const item of expected.slice(6)) queue.enqueue(item);
+      await queue.flush();
+      expect(queue.stats()).toMatchObject({ queued: 0, written: 12, failed: 0 });
+      const stored = (await allRows(t)).filter((r) => r.endpoint.startsWith('/api/batch/'));
+      const { id: _id, ...firstStored } = stored[0] ?? { id: 0 };
+      expect(Object.keys(firstStored).sort()).toEqual(Object.keys(row(0)).sort());
+      expect(stored.map(({ id: _unused, ...r }) => r)).toEqual(expected.map((r) => ({ user_id: null, api_token_id: null, ...r })));
+    } finally {
+      await t.close();
+    }
+  });
+
   it('flush what is queued when the app closes', async () => {
     const t = await buildTestApp();
     const manager = await signIn(t.app, { role: 'manager' });
