@@ -116,67 +116,47 @@ async function listPage(query: Query): Promise<{ total: number; body: string }> 
 }
 
 // The statement analytics.repository.ts runs per scope: the counts kept by migration 0011's
-// triggers (with their deltas), and overdue from the per-day counts plus today's tasks before now.
-function statsQuery(scope: 'mine' | 'team', userId: number, now: string): { name: string; text: string; values: unknown[] } {
+// triggers (with their deltas) in one row, and overdue from the per-day counts plus today's tasks
+// before now; every parameter in a cast, which SQLite's planner does not probe (task-counts.ts).
+function statsQuery(scope: 'mine' | 'team', userId: number, now: string, postgres: boolean): { name: string; text: string; values: unknown[] } {
   const values: unknown[] = [];
-  const param = (value: unknown) => `$${values.push(value)}`;
+  const param = (value: unknown, type: string) => `cast($${values.push(value)} as ${type})`;
+  const at = (instant: string) => param(instant, postgres ? 'timestamptz' : 'text');
   const where = (...conditions: string[]) => (conditions.length === 0 ? '' : `where ${conditions.join(' and ')}`);
-  const own = () => (scope === 'mine' ? [`assigned_to = ${param(userId)}`] : []);
+  const own = () => (scope === 'mine' ? [`assigned_to = ${param(userId, 'integer')}`] : []);
   const today = `${now.slice(0, 10)}T00:00:00.000Z`;
+  const of = (status: string, column = 'tasks') => `sum(case when status = '${status}' then ${column} else 0 end)`;
   const columns = 'status, tasks, estimated_cents, actual_cents';
   const text =
-    'select status, sum(tasks) as tasks, sum(estimated_cents) as estimated_cents, sum(actual_cents) as actual_cents ' +
+    `select sum(tasks) as total, ${of('completed')} as completed, ${of('pending')} as pending, ` +
+    `${of('in_progress')} as in_progress, ${of('blocked')} as blocked, ` +
+    `${of('completed', 'estimated_cents')} as completed_estimated_cents, ${of('completed', 'actual_cents')} as completed_actual_cents, ` +
+    '(select coalesce(sum(tasks), 0) from (' +
+    `select tasks from task_deadline_counts ${where(...own(), `deadline_day < ${at(today)}`)} ` +
+    `union all select tasks from task_deadline_count_deltas ${where(...own(), `deadline_day < ${at(today)}`)}) as past_days) + (` +
+    `select count(*) from tasks ${where(...own(), "status in ('pending', 'in_progress', 'blocked')", `deadline >= ${at(today)}`, `deadline < ${at(now)}`)}) as overdue ` +
     `from (select ${columns} from task_status_counts ${where(...own())} ` +
-    `union all select ${columns} from task_status_count_deltas ${where(...own())}) as counts ` +
-    'group by status ' +
-    "union all select 'overdue', (select coalesce(sum(tasks), 0) from (" +
-    `select tasks from task_deadline_counts ${where(...own(), `deadline_day < ${param(today)}`)} ` +
-    `union all select tasks from task_deadline_count_deltas ${where(...own(), `deadline_day < ${param(today)}`)}) as past_days) + (` +
-    `select count(*) from tasks ${where(...own(), "status in ('pending', 'in_progress', 'blocked')", `deadline >= ${param(today)}`, `deadline < ${param(now)}`)}), 0, 0`;
+    `union all select ${columns} from task_status_count_deltas ${where(...own())}) as counts`;
   return { name: `stats-${scope}`, text, values };
 }
 
-function stats(rows: Row[]) {
-  const n = (value: unknown) => Number(value ?? 0);
-  const out = { total: 0, completed: 0, pending: 0, in_progress: 0, blocked: 0, overdue: 0, estimated: 0, actual: 0 };
-  for (const row of rows) {
-    const count = n(row.tasks);
-    if (row.status === 'overdue') {
-      out.overdue = count;
-      continue;
-    }
-    out.total += count;
-    if (row.status === 'completed') {
-      out.completed = count;
-      out.estimated = n(row.estimated_cents);
-      out.actual = n(row.actual_cents);
-    } else if (row.status === 'pending' || row.status === 'in_progress' || row.status === 'blocked') {
-      out[row.status] = count;
-    }
-  }
-  return out;
-}
+/** The statement's one row with every column as a number (sums over no rows are null). */
+const stats = (row: Row = {}): Record<string, number> => Object.fromEntries(Object.entries(row).map(([column, value]) => [column, Number(value ?? 0)]));
 
-const counts = ({ total, completed, pending, in_progress, blocked, overdue }: ReturnType<typeof stats>) => ({
-  total,
-  completed,
-  pending,
-  in_progress,
-  blocked,
-  overdue,
-});
+const COUNTS = ['total', 'completed', 'pending', 'in_progress', 'blocked', 'overdue'];
+const counts = (row: Record<string, number>) => Object.fromEntries(COUNTS.map((column) => [column, row[column] ?? 0]));
 
-async function analytics(query: Query, userId: number): Promise<string> {
+async function analytics(query: Query, userId: number, postgres: boolean): Promise<string> {
   const now = new Date().toISOString();
   const run = async (scope: 'mine' | 'team') => {
-    const { name, text, values } = statsQuery(scope, userId, now);
-    return stats(await query(name, text, values));
+    const { name, text, values } = statsQuery(scope, userId, now, postgres);
+    return stats((await query(name, text, values))[0]);
   };
   const mine = await run('mine');
   const team = await run('team');
-  const completion = mine.total === 0 ? 0 : (mine.completed / mine.total) * 100;
-  const score =
-    mine.total === 0 ? 0 : mine.actual <= 0 ? completion : 0.6 * completion + 0.4 * Math.min((mine.estimated / mine.actual) * 100, 100);
+  const { total = 0, completed = 0, completed_estimated_cents: estimated = 0, completed_actual_cents: actual = 0 } = mine;
+  const completion = total === 0 ? 0 : (completed / total) * 100;
+  const score = total === 0 ? 0 : actual <= 0 ? completion : 0.6 * completion + 0.4 * Math.min((estimated / actual) * 100, 100);
   return JSON.stringify({ my_tasks: counts(mine), team_tasks: counts(team), efficiency_score: Math.round(score * 100) / 100 });
 }
 
@@ -190,7 +170,8 @@ function main(): void {
   const userId = Number(process.env.CEILING_USER_ID ?? 1);
   // The bench passes sqlite:///<absolute path> or postgresql://…
   const url = process.env.DATABASE_URL ?? '';
-  const query = url.startsWith('sqlite:///') ? sqliteQuery(url.slice('sqlite:///'.length)) : postgresQuery(url);
+  const postgres = !url.startsWith('sqlite:///');
+  const query = postgres ? postgresQuery(url) : sqliteQuery(url.slice('sqlite:///'.length));
   const health = { status: 'healthy', app: 'CTMS', version: '1.0.0', environment: 'production', database: 'ok' };
   const server = createServer((req, res) => {
     const fail = (error: unknown) => {
@@ -199,7 +180,7 @@ function main(): void {
     };
     if (req.url === '/health' || kind === 'small') return send(res, JSON.stringify(health));
     if (kind === 'list') listPage(query).then(({ total, body }) => send(res, body, { 'x-total-count': String(total) }), fail);
-    else analytics(query, userId).then((body) => send(res, body), fail);
+    else analytics(query, userId, postgres).then((body) => send(res, body), fail);
   });
   server.keepAliveTimeout = 72_000;
   server.listen(Number(process.env.PORT ?? 0), '127.0.0.1');

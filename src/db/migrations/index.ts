@@ -11,6 +11,7 @@ import * as comments from './0008_comments.js';
 import * as webhooks from './0009_webhooks.js';
 import * as apiTokens from './0010_api_tokens.js';
 import * as taskCounts from './0011_task_counts.js';
+import * as deadlineDayIndex from './0012_deadline_day_index.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009_webhooks': webhooks,
   '0010_api_tokens': apiTokens,
   '0011_task_counts': taskCounts,
+  '0012_deadline_day_index': deadlineDayIndex,
 };

@@ -1,11 +1,14 @@
 // Task statistics per scope, read from the counts the database keeps (migration 0011) in one
 // statement whatever the number of tasks: counts and the hour sums of completed tasks (in integer
 // hundredths, so both dialects add exactly the same numbers) per status, and `overdue` — every
-// unfinished task of a past day, plus those due today before now, counted on an index.
-import { sql, type RawBuilder } from 'kysely';
+// unfinished task of a past day, plus those due today before now, counted on an index. One row, so
+// there is nothing to group or sort; every parameter is `unprobed` (task-counts.ts), so SQLite plans
+// the statement once, and with migration 0012's index it makes the same plan with or without
+// `analyze`.
+import { PostgresAdapter, sql, type RawBuilder } from 'kysely';
 import { compiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
-import { inScope, statusCountRows, where, type TaskScope } from '../tasks/task-counts.js';
+import { inScope, statusCountRows, unprobed, where, type TaskScope } from '../tasks/task-counts.js';
 
 export interface TaskCounts {
   total: number;
@@ -26,36 +29,45 @@ export interface TaskStats extends TaskCounts {
 /** The statuses that are not done: a task in one of them is overdue once its deadline has passed. */
 const UNFINISHED = sql`status in ('pending', 'in_progress', 'blocked')`;
 
+type Sum = number | string | null;
+
 interface StatsRow {
-  status: string;
-  tasks: number | string | null;
-  estimated_cents: number | string | null;
-  actual_cents: number | string | null;
+  total: Sum;
+  completed: Sum;
+  pending: Sum;
+  in_progress: Sum;
+  blocked: Sum;
+  completed_estimated_cents: Sum;
+  completed_actual_cents: Sum;
+  overdue: Sum;
 }
 
 /** The statement for one scope; `today` is the ISO instant of today's UTC midnight. */
-function statsStatement(scope: TaskScope, today: string, now: string): RawBuilder<StatsRow> {
-  const past = [...inScope(scope), sql`deadline_day < ${today}`];
+function statsStatement(db: Database, scope: TaskScope, today: string, now: string): RawBuilder<StatsRow> {
+  const timestamp = db.getExecutor().adapter instanceof PostgresAdapter ? 'timestamptz' : 'text';
+  const at = (instant: string) => unprobed(instant, timestamp);
+  const past = [...inScope(scope), sql`deadline_day < ${at(today)}`];
+  const of = (status: string, column = sql`tasks`) => sql`sum(case when status = ${sql.lit(status)} then ${column} else 0 end)`;
   return sql<StatsRow>`
-    select status, sum(tasks) as tasks, sum(estimated_cents) as estimated_cents, sum(actual_cents) as actual_cents
-    from (${statusCountRows(scope)}) as counts
-    group by status
-    union all
-    select 'overdue', (
-      select coalesce(sum(tasks), 0) from (
-        select tasks from task_deadline_counts ${where(...past)}
-        union all select tasks from task_deadline_count_deltas ${where(...past)}
-      ) as past_days
-    ) + (
-      select count(*) from tasks ${where(...inScope(scope), UNFINISHED, sql`deadline >= ${today}`, sql`deadline < ${now}`)}
-    ), 0, 0`;
+    select sum(tasks) as total, ${of('completed')} as completed, ${of('pending')} as pending,
+      ${of('in_progress')} as in_progress, ${of('blocked')} as blocked,
+      ${of('completed', sql`estimated_cents`)} as completed_estimated_cents, ${of('completed', sql`actual_cents`)} as completed_actual_cents,
+      (
+        select coalesce(sum(tasks), 0) from (
+          select tasks from task_deadline_counts ${where(...past)}
+          union all select tasks from task_deadline_count_deltas ${where(...past)}
+        ) as past_days
+      ) + (
+        select count(*) from tasks ${where(...inScope(scope), UNFINISHED, sql`deadline >= ${at(today)}`, sql`deadline < ${at(now)}`)}
+      ) as overdue
+    from (${statusCountRows(scope)}) as counts`;
 }
 
 // Compiled once and, on PostgreSQL, planned once per connection (named prepared statements): the
 // planning cost as much as running the statement.
-const teamStatsRows = compiledOnce((db, today: string, now: string) => ({ compile: () => statsStatement({}, today, now).compile(db) }));
+const teamStatsRows = compiledOnce((db, today: string, now: string) => ({ compile: () => statsStatement(db, {}, today, now).compile(db) }));
 const ownStatsRows = compiledOnce((db, today: string, now: string, assignedTo: number) => ({
-  compile: () => statsStatement({ assignedTo }, today, now).compile(db),
+  compile: () => statsStatement(db, { assignedTo }, today, now).compile(db),
 }));
 
 /**
@@ -66,24 +78,19 @@ const ownStatsRows = compiledOnce((db, today: string, now: string, assignedTo: n
  */
 export async function taskStats(db: Database, scope: TaskScope, now: string): Promise<TaskStats> {
   const today = `${now.slice(0, 10)}T00:00:00.000Z`;
-  const rows =
-    scope.assignedTo === undefined ? await teamStatsRows.execute(db, today, now) : await ownStatsRows.execute(db, today, now, scope.assignedTo);
-  const n = (value: number | string | null) => Number(value ?? 0);
-  const stats: TaskStats = { total: 0, completed: 0, pending: 0, in_progress: 0, blocked: 0, overdue: 0, completedEstimatedCents: 0, completedActualCents: 0 };
-  for (const row of rows) {
-    const count = n(row.tasks);
-    if (row.status === 'overdue') {
-      stats.overdue = count;
-      continue;
-    }
-    stats.total += count;
-    if (row.status === 'completed') {
-      stats.completed = count;
-      stats.completedEstimatedCents = n(row.estimated_cents);
-      stats.completedActualCents = n(row.actual_cents);
-    } else if (row.status === 'pending' || row.status === 'in_progress' || row.status === 'blocked') {
-      stats[row.status] = count;
-    }
-  }
-  return stats;
+  const row =
+    scope.assignedTo === undefined
+      ? await teamStatsRows.executeTakeFirst(db, today, now)
+      : await ownStatsRows.executeTakeFirst(db, today, now, scope.assignedTo);
+  const n = (value: Sum | undefined) => Number(value ?? 0);
+  return {
+    total: n(row?.total),
+    completed: n(row?.completed),
+    pending: n(row?.pending),
+    in_progress: n(row?.in_progress),
+    blocked: n(row?.blocked),
+    overdue: n(row?.overdue),
+    completedEstimatedCents: n(row?.completed_estimated_cents),
+    completedActualCents: n(row?.completed_actual_cents),
+  };
 }
