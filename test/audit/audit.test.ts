@@ -7,6 +7,7 @@ import { fixedClock } from '../../src/lib/clock.js';
 import { AuditQueue } from '../../src/modules/audit/audit-queue.js';
 import { redact, redactedJson, REDACTED } from '../../src/modules/audit/redact.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, testDatabaseUrl } from '../helpers/database.js';
 import { DEFAULT_PASSWORD } from '../helpers/factories.js';
 import { signIn } from '../helpers/tasks.js';
 
@@ -258,5 +259,25 @@ describe('audit store failures', () => {
     await t.app.close();
     expect((await allRows(t)).map((r) => r.endpoint)).toEqual(['/api/tags']);
     await t.database.cleanup();
+  });
+});
+
+// A pool of one connection makes pg_prepared_statements (the session's own) that connection's.
+describe.runIf(testDatabaseUrl() !== undefined)('the audit INSERT on PostgreSQL', () => {
+  it('runs a full batch as a named prepared statement, parsed and planned once per connection', async () => {
+    const own = await createTestDatabase({ poolSize: 1 });
+    try {
+      const queue = new AuditQueue({ db: own.handle.db, log: { error: () => undefined } as never, maxQueued: 100, batchSize: 2, flushIntervalMs: 60_000 });
+      const row = (i: number) => ({ user_id: null, api_token_id: null, endpoint: `/api/p/${i}`, method: 'GET', status_code: 200, request_body: null, response_body: null, ip: null, user_agent: null, duration_ms: i, timestamp: new Date().toISOString() });
+      for (let i = 0; i < 5; i += 1) queue.enqueue(row(i));
+      await queue.flush();
+      expect(queue.stats()).toMatchObject({ written: 5, failed: 0 });
+      const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(own.handle.db);
+      expect(rows.filter((r) => r.statement.startsWith('insert into "api_audit_logs"'))).toHaveLength(1);
+      const stored = await own.handle.db.selectFrom('api_audit_logs').select(['endpoint', 'duration_ms']).orderBy('id').execute();
+      expect(stored).toEqual([0, 1, 2, 3, 4].map((i) => ({ endpoint: `/api/p/${i}`, duration_ms: i })));
+    } finally {
+      await own.cleanup();
+    }
   });
 });

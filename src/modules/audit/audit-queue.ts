@@ -4,7 +4,7 @@
 // flushes what is queued.
 import type { FastifyBaseLogger } from 'fastify';
 import { InsertQueryNode, type CompiledQuery, type Insertable } from 'kysely';
-import type { Database } from '../../db/database.js';
+import { prepareOnPostgres, type Database } from '../../db/database.js';
 import type { ApiAuditLogsTable } from '../../db/schema.js';
 
 export type AuditRow = Insertable<ApiAuditLogsTable>;
@@ -108,7 +108,12 @@ export class AuditQueue {
         columns?.join() === COLUMNS.join() &&
         compiled.parameters.length === values.length &&
         compiled.parameters.every((parameter, i) => parameter === values[i]);
-      if (same) this.fullBatchInsert = compiled;
+      if (same) {
+        this.fullBatchInsert = compiled;
+        // An INSERT returns no columns a migration could change: PostgreSQL parses and plans it
+        // once per connection instead of for every batch.
+        prepareOnPostgres(compiled.sql);
+      }
       await db.executeQuery(compiled);
       return;
     }
