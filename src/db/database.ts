@@ -8,7 +8,6 @@ import {
   CompiledQuery,
   Kysely,
   PostgresDialect,
-  SqliteDialect,
   sql,
   type DatabaseConnection,
   type DatabaseIntrospector,
@@ -16,6 +15,7 @@ import {
   type TableMetadata,
 } from 'kysely';
 import pg from 'pg';
+import { UnprobedSqliteDialect } from './sqlite-dialect.js';
 import { maxSnapshots, postgresSnapshots, sqliteReader, sqliteSnapshots, type ReadSnapshot } from './read-snapshot.js';
 import type { DB } from './schema.js';
 
@@ -271,9 +271,9 @@ export function isoFromPostgresUtc(text: string): string | undefined {
  * ROLLBACK then fails with "no transaction is active", and Kysely would throw that instead of the
  * error that mattered. So the rollback is skipped when there is no transaction left to roll back.
  */
-class ImmediateSqliteDialect extends SqliteDialect {
+class ImmediateSqliteDialect extends UnprobedSqliteDialect {
   constructor(
-    config: ConstructorParameters<typeof SqliteDialect>[0],
+    config: ConstructorParameters<typeof UnprobedSqliteDialect>[0],
     private readonly inTransaction: () => boolean,
   ) {
     super(config);

@@ -14,7 +14,8 @@
 // end (their own requests only), and their users end them promptly, also on errors and aborted
 // responses (a whole list: tasks.routes.ts, at most WHOLE_LIST_MAX_MS).
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
+import { UnprobedSqliteDialect } from './sqlite-dialect.js';
 import type { DB } from './schema.js';
 
 type Database = Kysely<DB>;
@@ -150,6 +151,6 @@ export function sqliteSnapshots(openReader: () => Reader, max: number): SqliteSn
 /** A Kysely instance over one read-only better-sqlite3 connection (`database` is it, possibly wrapped). */
 export function sqliteReader(raw: SqliteDatabase.Database, database: SqliteDatabase.Database, log?: (e: { query: { sql: string } }) => void): Reader {
   raw.pragma('query_only = ON');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }), log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
+  const db = new Kysely<DB>({ dialect: new UnprobedSqliteDialect({ database }), log: log ? (e) => void (e.level === 'query' && log(e)) : undefined });
   return { raw, db };
 }
