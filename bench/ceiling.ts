@@ -119,13 +119,13 @@ async function listPage(query: Query): Promise<{ total: number; body: string }> 
 
 // The statement analytics.repository.ts runs per scope: the counts kept by migration 0011's
 // triggers (with their deltas) in one row, and overdue from the per-day counts plus today's tasks
-// before now; every parameter in a cast, which SQLite's planner does not probe (task-counts.ts).
-function statsQuery(scope: 'mine' | 'team', userId: number, now: string, postgres: boolean): { name: string; text: string; values: unknown[] } {
+// before now. (On SQLite every parameter is written `+?`, as the service writes it.)
+function statsQuery(scope: 'mine' | 'team', userId: number, now: string): { name: string; text: string; values: unknown[] } {
   const values: unknown[] = [];
-  const param = (value: unknown, type: string) => `cast($${values.push(value)} as ${type})`;
-  const at = (instant: string) => param(instant, postgres ? 'timestamptz' : 'text');
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const at = (instant: string) => param(instant);
   const where = (...conditions: string[]) => (conditions.length === 0 ? '' : `where ${conditions.join(' and ')}`);
-  const own = () => (scope === 'mine' ? [`assigned_to = ${param(userId, 'integer')}`] : []);
+  const own = () => (scope === 'mine' ? [`assigned_to = ${param(userId)}`] : []);
   const today = `${now.slice(0, 10)}T00:00:00.000Z`;
   const of = (status: string, column = 'tasks') => `sum(case when status = '${status}' then ${column} else 0 end)`;
   const columns = 'status, tasks, estimated_cents, actual_cents';
@@ -148,10 +148,10 @@ const stats = (row: Row = {}): Record<string, number> => Object.fromEntries(Obje
 const COUNTS = ['total', 'completed', 'pending', 'in_progress', 'blocked', 'overdue'];
 const counts = (row: Record<string, number>) => Object.fromEntries(COUNTS.map((column) => [column, row[column] ?? 0]));
 
-async function analytics(query: Query, userId: number, postgres: boolean): Promise<string> {
+async function analytics(query: Query, userId: number): Promise<string> {
   const now = new Date().toISOString();
   const run = async (scope: 'mine' | 'team') => {
-    const { name, text, values } = statsQuery(scope, userId, now, postgres);
+    const { name, text, values } = statsQuery(scope, userId, now);
     return stats((await query(name, text, values))[0]);
   };
   const mine = await run('mine');
@@ -182,7 +182,7 @@ function main(): void {
     };
     if (req.url === '/health' || kind === 'small') return send(res, JSON.stringify(health));
     if (kind === 'list') listPage(query).then(({ total, body }) => send(res, body, { 'x-total-count': String(total) }), fail);
-    else analytics(query, userId, postgres).then((body) => send(res, body), fail);
+    else analytics(query, userId).then((body) => send(res, body), fail);
   });
   server.keepAliveTimeout = 72_000;
   server.listen(Number(process.env.PORT ?? 0), '127.0.0.1');

@@ -2,13 +2,13 @@
 // statement whatever the number of tasks: counts and the hour sums of completed tasks (in integer
 // hundredths, so both dialects add exactly the same numbers) per status, and `overdue` — every
 // unfinished task of a past day, plus those due today before now, counted on an index. One row, so
-// there is nothing to group or sort; every parameter is `unprobed` (task-counts.ts), so SQLite plans
-// the statement once, and with migration 0012's index it makes the same plan with or without
-// `analyze`.
-import { PostgresAdapter, sql, type RawBuilder } from 'kysely';
+// there is nothing to group or sort. On SQLite, parameters are written so that the planner plans the
+// statement once (db/sqlite-dialect.ts), and with migration 0012's index it makes the same plan with
+// or without `analyze`.
+import { sql, type RawBuilder } from 'kysely';
 import { compiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
-import { inScope, statusCountRows, unprobed, where, type TaskScope } from '../tasks/task-counts.js';
+import { inScope, statusCountRows, where, type TaskScope } from '../tasks/task-counts.js';
 
 export interface TaskCounts {
   total: number;
@@ -43,10 +43,8 @@ interface StatsRow {
 }
 
 /** The statement for one scope; `today` is the ISO instant of today's UTC midnight. */
-function statsStatement(db: Database, scope: TaskScope, today: string, now: string): RawBuilder<StatsRow> {
-  const timestamp = db.getExecutor().adapter instanceof PostgresAdapter ? 'timestamptz' : 'text';
-  const at = (instant: string) => unprobed(instant, timestamp);
-  const past = [...inScope(scope), sql`deadline_day < ${at(today)}`];
+function statsStatement(scope: TaskScope, today: string, now: string): RawBuilder<StatsRow> {
+  const past = [...inScope(scope), sql`deadline_day < ${today}`];
   const of = (status: string, column = sql`tasks`) => sql`sum(case when status = ${sql.lit(status)} then ${column} else 0 end)`;
   return sql<StatsRow>`
     select sum(tasks) as total, ${of('completed')} as completed, ${of('pending')} as pending,
@@ -58,16 +56,16 @@ function statsStatement(db: Database, scope: TaskScope, today: string, now: stri
           union all select tasks from task_deadline_count_deltas ${where(...past)}
         ) as past_days
       ) + (
-        select count(*) from tasks ${where(...inScope(scope), UNFINISHED, sql`deadline >= ${at(today)}`, sql`deadline < ${at(now)}`)}
+        select count(*) from tasks ${where(...inScope(scope), UNFINISHED, sql`deadline >= ${today}`, sql`deadline < ${now}`)}
       ) as overdue
     from (${statusCountRows(scope)}) as counts`;
 }
 
 // Compiled once and, on PostgreSQL, planned once per connection (named prepared statements): the
 // planning cost as much as running the statement.
-const teamStatsRows = compiledOnce((db, today: string, now: string) => ({ compile: () => statsStatement(db, {}, today, now).compile(db) }));
+const teamStatsRows = compiledOnce((db, today: string, now: string) => ({ compile: () => statsStatement({}, today, now).compile(db) }));
 const ownStatsRows = compiledOnce((db, today: string, now: string, assignedTo: number) => ({
-  compile: () => statsStatement(db, { assignedTo }, today, now).compile(db),
+  compile: () => statsStatement({ assignedTo }, today, now).compile(db),
 }));
 
 /**

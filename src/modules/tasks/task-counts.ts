@@ -13,25 +13,9 @@ export function where(...conditions: RawBuilder<unknown>[]): RawBuilder<unknown>
   return conditions.length === 0 ? sql`` : sql`where ${sql.join(conditions, sql` and `)}`;
 }
 
-/**
- * A parameter compared with an indexed column, as a value SQLite's planner does not look at.
- * better-sqlite3 is built with SQLITE_ENABLE_STAT4: once `analyze` has run (the bench runs it;
- * the service never does, but an operator or `PRAGMA optimize` may), the planner estimates a
- * constraint from the bound value of a bare parameter against the index's samples, and so marks
- * the statement to be compiled anew whenever that parameter is bound again — which better-sqlite3
- * does on every run. Each analytics request then paid for compiling its statements (own scope
- * 13 → 40 µs). A cast is not probed: the plan is made once from the indexes and sqlite_stat1, and
- * kept. `type` is the parameter's own type in the dialect, so on PostgreSQL the cast changes nothing.
- * Every parameter on SQLite is now written `+?` (db/sqlite-dialect.ts), which is not probed either:
- * the cast is redundant there, and kept so that analytics' SQL stays as measured (bench ceiling 3).
- */
-export function unprobed(value: unknown, type: string): RawBuilder<unknown> {
-  return sql`cast(${value} as ${sql.raw(type)})`;
-}
-
 /** The scope's condition on a table's `assigned_to`, if it has one. */
 export function inScope(scope: TaskScope): RawBuilder<unknown>[] {
-  return scope.assignedTo === undefined ? [] : [sql`assigned_to = ${unprobed(scope.assignedTo, 'integer')}`];
+  return scope.assignedTo === undefined ? [] : [sql`assigned_to = ${scope.assignedTo}`];
 }
 
 /**
