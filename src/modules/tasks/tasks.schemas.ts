@@ -184,7 +184,7 @@ export const TaskListQuerySchema = Type.Object({
     }),
   ),
   limit: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, description: 'Page size, 1–500; without it the answer holds every matching task' }),
+    Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, description: 'Page size, 1–500; without it the answer holds every matching task, read as of one moment (each exactly once, X-Total-Count equal to their number)' }),
   ),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0 })),
 });
