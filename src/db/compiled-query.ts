@@ -18,6 +18,17 @@ interface Template {
   sources: unknown[];
 }
 
+/**
+ * What a template is kept under: the database's adapter, which its transactions share (Kysely gives
+ * a transaction its database's adapter and query compiler, and compiled SQL depends on nothing
+ * else), so a whole list's snapshot transaction (PostgreSQL) does not compile its statements anew.
+ * A database with plugins (which may rewrite queries) keeps templates of its own.
+ */
+function templateKey(db: Database): object {
+  const executor = db.getExecutor();
+  return executor.plugins.length === 0 ? executor.adapter : db;
+}
+
 /** Templates kept per database for array arguments of different lengths (one per page size in practice). */
 const MAX_SHAPES = 64;
 
@@ -30,17 +41,18 @@ export interface CompiledOnce<A extends unknown[], R> {
  * A query whose SQL depends only on the number of items of its array arguments. `build` must pass
  * its arguments to the query builder as values and never look at them: it is called with
  * placeholders, once per database and arity, and the compiled SQL is reused with the real values.
- * A transaction is a database of its own here (compiled again for each one).
+ * A transaction shares its database's templates (see templateKey).
  */
 export function compiledOnce<A extends Array<string | number | readonly number[]>, R>(
   build: (db: Database, ...args: A) => Compilable<R>,
 ): CompiledOnce<A, R> {
-  const templates = new WeakMap<Database, Map<string, Template>>();
+  const templates = new WeakMap<object, Map<string, Template>>();
 
   const templateFor = (db: Database, args: A): Template => {
     const shape = args.map((arg) => (Array.isArray(arg) ? arg.length : '')).join();
-    let byShape = templates.get(db);
-    if (!byShape) templates.set(db, (byShape = new Map()));
+    const key = templateKey(db);
+    let byShape = templates.get(key);
+    if (!byShape) templates.set(key, (byShape = new Map()));
     const known = byShape.get(shape);
     if (known) return known;
     const slots = args.map((arg, i) => (Array.isArray(arg) ? arg.map((_, k) => new Slot(i, k)) : new Slot(i)));

@@ -1,6 +1,7 @@
 // Task counts read from what the database keeps (migration 0011: task_status_counts and its deltas,
 // maintained by triggers), so their cost does not grow with the number of tasks.
 import { sql, type RawBuilder } from 'kysely';
+import { compiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
 
 /** All tasks, or those assigned to `assignedTo`. */
@@ -28,9 +29,13 @@ export function statusCountRows(scope: TaskScope): RawBuilder<unknown> {
     union all select ${columns} from task_status_count_deltas ${where(...inScope(scope))}`;
 }
 
-/** The number of tasks in the scope (what an unfiltered list's X-Total-Count reports). */
+type Total = { total: number | string | null };
+const totalOf = (scope: TaskScope) => sql<Total>`select sum(tasks) as total from (${statusCountRows(scope)}) as counts`;
+const allTotal = compiledOnce((db) => ({ compile: () => totalOf({}).compile(db) }));
+const ownTotal = compiledOnce((db, assignedTo: number) => ({ compile: () => totalOf({ assignedTo }).compile(db) }));
+
+/** The number of tasks in the scope (what an unfiltered list's X-Total-Count reports); its statement is compiled once. */
 export async function countTasks(db: Database, scope: TaskScope): Promise<number> {
-  const { rows } = await sql<{ total: number | string | null }>`
-    select sum(tasks) as total from (${statusCountRows(scope)}) as counts`.execute(db);
+  const rows = scope.assignedTo === undefined ? await allTotal.execute(db) : await ownTotal.execute(db, scope.assignedTo);
   return Number(rows[0]?.total ?? 0);
 }

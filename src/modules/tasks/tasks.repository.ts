@@ -1,7 +1,7 @@
 // Tasks table access: plain functions taking a database or a transaction. Lists apply the role
 // scope and filters in SQL, count without loading rows, and hydrate a page with a constant number
 // of queries (rows with usernames by join, then tags and "has subtasks" for all ids at once).
-import { sql, type Insertable, type Selectable, type SelectQueryBuilder, type Updateable } from 'kysely';
+import { sql, type Compilable, type Insertable, type Selectable, type SelectQueryBuilder, type Updateable } from 'kysely';
 import { compiledOnce, type CompiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
 import type { DB, TaskPriority, TasksTable, TaskStatus } from '../../db/schema.js';
@@ -207,37 +207,87 @@ export async function* listTaskIdPieces(
   const after = descending ? '<' : '>';
   const column = KEYSET_COLUMNS[key];
   const rank = RANKS[key];
+  const read = idPieceReader(db, scope, filters, ordering);
   if (rank !== undefined) {
-    const byId = scopedTasks(db, scope, filters, now).select('tasks.id').orderBy('tasks.id', descending ? 'desc' : 'asc').limit(pieceSize);
+    const ofRank = (d: Database, s: TaskScope, value: Arg, limit: Arg) =>
+      scopedTasks(d, s, filters, now)
+        .select('tasks.id')
+        .orderBy('tasks.id', descending ? 'desc' : 'asc')
+        .limit(limit as number)
+        .where(sql<boolean>`${rank} = ${value}`);
     for (const value of descending ? [...RANK_VALUES].reverse() : RANK_VALUES) {
-      const ofRank = byId.where(sql<boolean>`${rank} = ${value}`);
-      yield* keysetPieces((last) => (last === undefined ? ofRank : ofRank.where('tasks.id', after, last.id)).execute(), pieceSize);
+      yield* keysetPieces(
+        (last) =>
+          last === undefined
+            ? read('rank', (d, s, v, limit) => ofRank(d, s, v, limit), value, pieceSize)
+            : read('rank-after', (d, s, v, id, limit) => ofRank(d, s, v, limit).where('tasks.id', after, id as number), value, last.id, pieceSize),
+        pieceSize,
+      );
     }
     return;
   }
-  const ids = orderedTasks(scopedTasks(db, scope, filters, now).select('tasks.id'), ordering);
+  const ids = (d: Database, s: TaskScope) => orderedTasks(scopedTasks(d, s, filters, now).select('tasks.id'), ordering);
   if (column === undefined) {
-    yield (await ids.execute()).map((row) => row.id);
+    yield (await read('all', (d, s) => ids(d, s))).map((row) => row.id);
     return;
   }
   // The key as text: the database compares it exactly (a timestamp read as a value may lose digits).
-  const keyed = ids.select(sql<string>`cast(${sql.ref(column ?? 'tasks.id')} as text)`.as('sort_key')).limit(pieceSize);
+  const keyed = (d: Database, s: TaskScope, limit: Arg) =>
+    ids(d, s)
+      .select(sql<string>`cast(${sql.ref(column ?? 'tasks.id')} as text)`.as('sort_key'))
+      .limit(limit as number);
   yield* keysetPieces<{ id: number; sort_key: string }>(
     (last) =>
-      (last === undefined
-        ? keyed
+      last === undefined
+        ? read('first', (d, s, limit) => keyed(d, s, limit), pieceSize)
         : column === null
-          ? keyed.where('tasks.id', after, last.id)
-          : keyed.where(sql<boolean>`(${sql.ref(column)}, tasks.id) ${sql.raw(after)} (${last.sort_key}, ${last.id})`)
-      ).execute(),
+          ? read('after-id', (d, s, id, limit) => keyed(d, s, limit).where('tasks.id', after, id as number), last.id, pieceSize)
+          : read(
+              'after-key',
+              (d, s, sortKey, id, limit) => keyed(d, s, limit).where(sql<boolean>`(${sql.ref(column)}, tasks.id) ${sql.raw(after)} (${sortKey}, ${id})`),
+              last.sort_key,
+              last.id,
+              pieceSize,
+            ),
     pieceSize,
   );
 }
 
+/** A value the query builder receives where a statement compiled once takes an argument (compiledOnce's placeholder). */
+type Arg = string | number | object;
+type IdPieceStatement = (db: Database, scope: TaskScope, ...args: Arg[]) => Compilable<unknown>;
+
+/** The id pieces' statements without filters, per ordering, scope kind and piece kind (see idPieceReader). */
+const idPieceStatements = new Map<string, CompiledOnce<Array<string | number>, unknown>>();
+
+/**
+ * Runs one statement of listTaskIdPieces: `build` with these arguments. Without filters (every
+ * whole list but a filtered one) the statement is compiled once, the scope's assignee and the
+ * arguments passed as parameters; with filters it is built every time (the filters shape its SQL).
+ */
+function idPieceReader(db: Database, scope: TaskScope, filters: TaskFilters, ordering: TaskOrdering) {
+  const own = scope.assignedTo;
+  return async <R>(kind: string, build: (db: Database, scope: TaskScope, ...args: Arg[]) => Compilable<R>, ...args: Array<string | number>): Promise<R[]> => {
+    if (!unfiltered(filters)) return (await db.executeQuery(build(db, scope, ...args).compile())).rows;
+    const statementKey = `${ordering} ${own === undefined ? 'all' : 'own'} ${kind}`;
+    let statement = idPieceStatements.get(statementKey);
+    if (!statement) {
+      const compile: IdPieceStatement = build;
+      statement = compiledOnce((d, ...slots: Array<string | number>) =>
+        own === undefined ? compile(d, {}, ...slots) : compile(d, { assignedTo: slots[0] as number }, ...slots.slice(1)),
+      );
+      idPieceStatements.set(statementKey, statement);
+    }
+    return (await statement.execute(db, ...(own === undefined ? args : [own, ...args]))) as R[];
+  };
+}
+
+const taskRowsByIds = compiledOnce((db, ids: readonly number[]) => withUsernames(db.selectFrom('tasks')).where('tasks.id', 'in', ids));
+
 /** These tasks (with usernames), in the order of `ids`; ids that no longer exist are skipped. */
 export async function findTaskRowsByIds(db: Database, ids: readonly number[]): Promise<TaskRow[]> {
   if (ids.length === 0) return [];
-  const rows = await withUsernames(db.selectFrom('tasks')).where('tasks.id', 'in', [...ids]).execute();
+  const rows = await taskRowsByIds.execute(db, ids);
   const byId = new Map(rows.map((row) => [row.id, row]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
