@@ -32,6 +32,23 @@ function templateKey(db: Database): object {
 /** Templates kept per database for array arguments of different lengths (one per page size in practice). */
 const MAX_SHAPES = 64;
 
+/** The step by which boundedIdList rounds a list's length up. */
+const ID_LIST_STEP = 50;
+
+/**
+ * `ids` for an `in (…)` list of a statement compiled once, its length rounded up to a multiple of
+ * 50 by repeating the last id (a repeated id changes no `in` result): a statement is compiled, and
+ * on PostgreSQL prepared on every connection, once per length, so lists of every length from 1 to
+ * 500 (the last slice of each whole list, a developer's page) would make hundreds of them and fill
+ * prepareOnPostgres' slots. Pages of 50, 100 or 500 ids are left as they are.
+ */
+export function boundedIdList(ids: readonly number[]): readonly number[] {
+  const length = Math.ceil(ids.length / ID_LIST_STEP) * ID_LIST_STEP;
+  if (length === ids.length || ids.length === 0) return ids;
+  const last = ids[ids.length - 1] as number;
+  return [...ids, ...Array.from({ length: length - ids.length }, () => last)];
+}
+
 export interface CompiledOnce<A extends unknown[], R> {
   execute(db: Database, ...args: A): Promise<R[]>;
   executeTakeFirst(db: Database, ...args: A): Promise<R | undefined>;

@@ -1,7 +1,7 @@
 // compiledOnce (db/compiled-query.ts): a query built and compiled once per database runs with each
 // call's own values, arrays of any length included, on SQLite and on PostgreSQL (TEST_DATABASE_URL).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compiledOnce } from '../../src/db/compiled-query.js';
+import { boundedIdList, compiledOnce } from '../../src/db/compiled-query.js';
 import type { Database } from '../../src/db/database.js';
 import { sql } from 'kysely';
 import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/database.js';
@@ -95,3 +95,23 @@ describe.runIf(testDatabaseUrl() !== undefined)('DB_PREPARED_STATEMENTS on Postg
   });
 });
 
+
+describe('boundedIdList', () => {
+  it('rounds a list up to a multiple of 50 with its last id, so an in-list keeps its rows and few shapes exist', async () => {
+    expect(boundedIdList([])).toEqual([]);
+    const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(boundedIdList(hundred)).toBe(hundred);
+    const padded = boundedIdList([3, 1, 2]);
+    expect(padded).toHaveLength(50);
+    expect(new Set(padded)).toEqual(new Set([3, 1, 2]));
+    expect(padded.slice(0, 3)).toEqual([3, 1, 2]);
+    expect(new Set(Array.from({ length: 500 }, (_, n) => boundedIdList(Array.from({ length: n + 1 }, (_, i) => i)).length)).size).toBe(10);
+
+    const ids = await tagIds();
+    const some = [ids.get('gamma'), ids.get('alpha')] as number[];
+    const before = queries.length;
+    expect((await tagNamesById.execute(db, boundedIdList(some))).map((row) => row.name)).toEqual(['alpha', 'gamma']);
+    expect((await tagNamesById.execute(db, some)).map((row) => row.name)).toEqual(['alpha', 'gamma']);
+    expect(queries.length - before).toBe(2);
+  });
+});

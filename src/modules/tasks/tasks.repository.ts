@@ -2,7 +2,7 @@
 // scope and filters in SQL, count without loading rows, and hydrate a page with a constant number
 // of queries (rows with usernames by join, then tags and "has subtasks" for all ids at once).
 import { sql, type Compilable, type Insertable, type Selectable, type SelectQueryBuilder, type Updateable } from 'kysely';
-import { compiledOnce, type CompiledOnce } from '../../db/compiled-query.js';
+import { boundedIdList, compiledOnce, type CompiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
 import type { DB, TaskPriority, TasksTable, TaskStatus } from '../../db/schema.js';
 import type { TaskScope } from './tasks.policy.js';
@@ -287,7 +287,7 @@ const taskRowsByIds = compiledOnce((db, ids: readonly number[]) => withUsernames
 /** These tasks (with usernames), in the order of `ids`; ids that no longer exist are skipped. */
 export async function findTaskRowsByIds(db: Database, ids: readonly number[]): Promise<TaskRow[]> {
   if (ids.length === 0) return [];
-  const rows = await taskRowsByIds.execute(db, ids);
+  const rows = await taskRowsByIds.execute(db, boundedIdList(ids));
   const byId = new Map(rows.map((row) => [row.id, row]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
@@ -320,7 +320,7 @@ const tagIdsOfTasks = compiledOnce((db, taskIds: readonly number[]) =>
 export async function findTagIdsByTask(db: Database, taskIds: readonly number[]): Promise<Map<number, number[]>> {
   const byTask = new Map<number, number[]>();
   if (taskIds.length === 0) return byTask;
-  const rows = await tagIdsOfTasks.execute(db, taskIds);
+  const rows = await tagIdsOfTasks.execute(db, boundedIdList(taskIds));
   for (const row of rows) {
     const list = byTask.get(row.task_id);
     if (list) list.push(row.tag_id);
@@ -336,7 +336,7 @@ const parentsAmong = compiledOnce((db, taskIds: readonly number[]) =>
 /** Which of `taskIds` have at least one subtask, in one query. */
 export async function findParentIds(db: Database, taskIds: readonly number[]): Promise<Set<number>> {
   if (taskIds.length === 0) return new Set();
-  const rows = await parentsAmong.execute(db, taskIds);
+  const rows = await parentsAmong.execute(db, boundedIdList(taskIds));
   return new Set(rows.map((r) => Number(r.parent_task_id)));
 }
 
