@@ -498,14 +498,14 @@ function evaluateTargets(
 
 /**
  * The most a second worker could add on this machine: every request costs the CPU the one-worker run
- * measured (server + load generator + PostgreSQL), and the machine has `cores` of it, so no number of
- * workers can serve more than cores ÷ that cost. Over the one-worker rate, it bounds the speed-up.
+ * measured (server + load generator + PostgreSQL), so no number of workers serves more than
+ * cores ÷ that cost a second; over the one-worker rate that is cores ÷ the cores it kept busy.
  */
 function speedupBound(one: Measured, cores: number): number | null {
   const cpu = one.cpu;
-  if (cpu === undefined || one.requests === 0) return null;
-  const perRequest = (cpu.server + cpu.loadGenerator + (cpu.database ?? 0)) / one.requests;
-  return perRequest > 0 ? cores / perRequest / one.rps : null;
+  if (cpu === undefined || cpu.seconds <= 0) return null;
+  const busy = (cpu.server + cpu.loadGenerator + (cpu.database ?? 0)) / cpu.seconds;
+  return busy > 0 ? cores / busy : null;
 }
 
 interface WorkerComparison {
