@@ -40,6 +40,8 @@ export interface BenchOptions {
   redisUrl: string | null;
   logLevel: string;
   bcryptRounds: number;
+  /** More environment of the server (--server-env KEY=VALUE), over the bench's own settings. */
+  serverEnv: Record<string, string>;
   /** A directory for the server's CPU profiles (node --cpu-prof), or null. */
   profileDir: string | null;
   /** Where the markdown results go; null: not written. */
@@ -62,6 +64,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --redis URL|none         Redis for the server (default redis://127.0.0.1:6379 when it answers)
   --log-level LEVEL        the server's LOG_LEVEL (default info, as in production)
   --bcrypt-rounds N        BCRYPT_ROUNDS (default 12, the production default; 4 in the smoke)
+  --server-env KEY=VALUE   more environment for the server, e.g. DB_POOL_SIZE=20 or SESSION_CACHE_MS=0
+                           (repeatable)
   --cpu-prof DIR           run the server under node --cpu-prof, its profiles (one per process) into DIR,
                            and each ceiling into DIR/ceiling-<kind>
   --out FILE|none          results file (default bench/results/<date>-<db>.md, -<tasks> added unless 1000)
@@ -71,6 +75,12 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
   return Number(raw);
+}
+
+function environmentSetting(raw: string): [string, string] {
+  const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(raw);
+  if (!match) throw new Error(`--server-env must be KEY=VALUE with an upper-case KEY (got "${raw}")`);
+  return [match[1] as string, match[2] as string];
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -94,6 +104,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'bcrypt-rounds': { type: 'string' },
       out: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'server-env': { type: 'string', multiple: true },
       smoke: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -131,6 +142,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     logLevel: values['log-level'] ?? 'info',
     bcryptRounds: integer('bcrypt-rounds', values['bcrypt-rounds'], smoke ? 4 : 12, 4, 15),
     out: out === 'none' ? null : out,
+    serverEnv: Object.fromEntries((values['server-env'] ?? []).map(environmentSetting)),
     profileDir: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
   };
 }

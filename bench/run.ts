@@ -113,6 +113,7 @@ function serverEnv(options: BenchOptions, databaseUrl: string, redisUrl: string 
     // load generator, and the scheduled jobs would change tasks under the run.
     RATE_LIMIT_ENABLED: 'false',
     JOBS_ENABLED: 'false',
+    ...options.serverEnv,
   };
 }
 
@@ -631,7 +632,10 @@ async function main(): Promise<number> {
     const targets = evaluateTargets(bench, rows, idleRss, login, fanout, workers, scale);
     const heading =
       `CTMS benchmark — ${options.db}, ${options.tasks} tasks, ${options.connections} connections, ${options.duration} s per scenario` +
-      ` (warm-up ${options.warmup} s), WEB_CONCURRENCY=${options.workers}, Redis ${redisUrl === null ? 'off' : 'on'}, LOG_LEVEL=${options.logLevel}`;
+      ` (warm-up ${options.warmup} s), WEB_CONCURRENCY=${options.workers}, Redis ${redisUrl === null ? 'off' : 'on'}, LOG_LEVEL=${options.logLevel}` +
+      Object.entries(options.serverEnv)
+        .map(([key, value]) => `, ${key}=${value}`)
+        .join('');
     const tables =
       `${resultsTable(rows)}\n\nIdle server RSS: ${(idleRss / MiB).toFixed(0)} MiB. Answer size: bytes per 2xx answer, headers included. ` +
       `Server CPU/req: the server's CPU time (all workers) over the answers. Cores busy: CPU seconds per second of the run, ` +

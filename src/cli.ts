@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { CliError, commandHelp, overviewHelp, parseCommandArgs, type Output } from './cli/command.js';
 import { COMMANDS, findCommand } from './cli/commands.js';
 import { passwordSource, type PasswordTerminal } from './cli/password.js';
+import type { SessionCache } from './modules/auth/session-cache.js';
 
 export { CliError } from './cli/command.js';
 
@@ -69,15 +70,25 @@ export async function runCli(
     return 1;
   }
   const { createDatabase } = await import('./db/database.js');
+  const { redisUrl, redisKeyPrefix, sessionCacheMs } = config;
   let database;
+  let sessionCache: SessionCache | undefined;
+  const forgetSessions = async (userIds: readonly number[]) => {
+    if (redisUrl === null || sessionCacheMs === 0 || userIds.length === 0) return;
+    const { redisSessionCache } = await import('./modules/auth/session-cache.js');
+    const log = { warn: (_fields: object, message: string) => err(`Warning: ${message}`), info: () => undefined };
+    sessionCache ??= redisSessionCache({ redisUrl, keyPrefix: redisKeyPrefix, lifetimeMs: sessionCacheMs, log, holdEntries: false });
+    await sessionCache.forget(userIds);
+  };
   try {
     database = createDatabase(config.databaseUrl);
-    await run({ config, database, out, password });
+    await run({ config, database, out, password, forgetSessions });
     return 0;
   } catch (error) {
     err(`Error: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
+    await sessionCache?.close();
     await database?.close();
   }
 }

@@ -55,6 +55,11 @@ export interface Config {
   redisUrl: string | null;
   /** Prefix of every Redis key and channel: instances sharing a Redis but not a database need their own. */
   redisKeyPrefix: string;
+  /**
+   * Milliseconds an instance may answer the session check from a session read before, with Redis
+   * (src/modules/auth/session-cache.ts); 0 (or no REDIS_URL): every check reads the database.
+   */
+  sessionCacheMs: number;
   rateLimitEnabled: boolean;
   /** Requests a minute per user (authenticated) or per client IP (anonymous). */
   rateLimitPerMinute: number;
@@ -263,6 +268,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
     emailFrom: str('EMAIL_FROM', 'CTMS <noreply@ctms.local>'),
     redisUrl,
     redisKeyPrefix: str('REDIS_KEY_PREFIX', 'ctms'),
+    sessionCacheMs: int('SESSION_CACHE_MS', 2000, 0, 60_000),
     // On by default in production only: development and tests stay unthrottled unless asked.
     rateLimitEnabled: bool('RATE_LIMIT_ENABLED', environment === 'production'),
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 60, 1, 1_000_000),

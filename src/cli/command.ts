@@ -34,6 +34,11 @@ export interface CommandContext {
   out: Output;
   /** The password from --password, --password-stdin or the prompt (commands with `password`). */
   password(): Promise<string>;
+  /**
+   * After a committed change to these users or their sessions: resolves once no running instance
+   * answers a session check from what it read of them before (the session cache, with Redis).
+   */
+  forgetSessions(userIds: readonly number[]): Promise<void>;
 }
 
 /** The work of one invocation whose arguments were found valid. */

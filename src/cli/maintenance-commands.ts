@@ -12,11 +12,13 @@ export async function migrate({ database: { db }, out }: CommandContext): Promis
   for (const r of results) out(`Applied migration ${r.migrationName}`);
 }
 
-export async function seedDemo({ config, database: { db }, out }: CommandContext): Promise<void> {
+export async function seedDemo({ config, database: { db }, out, forgetSessions }: CommandContext): Promise<void> {
   // The demo logins have published passwords: never plant them in a production database.
   if (config.environment === 'production') throw new CliError('seed-demo is not available in production');
   await migrateToLatest(db);
   const result = await seedDemoTeam(db, config, systemClock);
+  // A second run resets the demo developer's time zone.
+  await forgetSessions(result.changedUserIds);
   out(result.created ? 'Demo team created. Logins:' : 'The demo team already exists. Logins:');
   for (const user of result.users) out(`  ${user.role.padEnd(9)}  username: ${user.username}  password: ${user.password}`);
   out(`The developer's time zone is ${result.developerTimezone}, where it is working hours now (${config.workHoursStart}-${config.workHoursEnd}).`);

@@ -65,9 +65,10 @@ export async function createUser({ config, database: { db }, out, password }: Co
   }
 }
 
-export async function setRole({ database: { db }, out }: CommandContext, username: string, role: Role): Promise<void> {
+export async function setRole({ database: { db }, out, forgetSessions }: CommandContext, username: string, role: Role): Promise<void> {
   const user = await migratedUser(db, username);
   await updateUserRole(db, user.id, role, systemClock.now().toISOString());
+  await forgetSessions([user.id]);
   out(`${user.username} is now ${role}`);
 }
 
@@ -105,17 +106,19 @@ async function changeAndRevoke(db: Database, user: CurrentUser, changes: UserCha
   });
 }
 
-export async function deactivate({ database: { db }, out }: CommandContext, username: string): Promise<void> {
+export async function deactivate({ database: { db }, out, forgetSessions }: CommandContext, username: string): Promise<void> {
   const user = await migratedUser(db, username);
   const revoked = await changeAndRevoke(db, user, { isActive: false }, 'deactivated');
+  await forgetSessions([user.id]);
   out(`${user.username} ${user.is_active ? 'is deactivated' : 'was already inactive'}; ${count(revoked, 'session')} revoked.`);
 }
 
-export async function resetPassword({ config, database: { db }, out, password }: CommandContext, username: string): Promise<void> {
+export async function resetPassword({ config, database: { db }, out, password, forgetSessions }: CommandContext, username: string): Promise<void> {
   // The user is looked up before the password is asked for.
   const user = await migratedUser(db, username);
   const hashedPassword = await hashPassword(await password(), config.bcryptRounds);
   const revoked = await changeAndRevoke(db, user, { hashedPassword }, 'password_reset');
+  await forgetSessions([user.id]);
   out(`Password of ${user.username} changed; ${count(revoked, 'session')} revoked.`);
   if (!user.is_active) out(`Note: ${user.username} is inactive and cannot log in until a manager reactivates the account.`);
 }

@@ -1,7 +1,9 @@
 // Authentication guards. `app.requireUser` (and `app.requireRole(...)`, `app.requireSession`) run as
 // a route's onRequest hook (before the body is parsed, so an anonymous request is a 401 whatever it
 // sends): they read the Bearer access token, check its session with one primary-key lookup (so a revoked
-// session's tokens stop working at once), then the active and verified flags, then the role.
+// session's tokens stop working at once), then the active and verified flags, then the role. With
+// Redis, the session may come from the session cache instead (session-cache.ts), which every change
+// to sessions or users empties on every instance before it answers.
 // A personal API token (`ctms_…`) is checked against its own row instead (api-tokens.service.ts);
 // account management declares `app.requireSession`, which refuses such a token (403).
 // A token close to expiry gets a successor in `X-New-Access-Token` on successful responses.
@@ -10,7 +12,8 @@ import fp from 'fastify-plugin';
 import type { Role } from '../db/schema.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { sha256 } from '../lib/hash.js';
-import { findSessionWithUser, touchSession, type RevokedReason } from '../modules/auth/sessions.repository.js';
+import { disabledSessionCache, redisSessionCache, type SessionCache } from '../modules/auth/session-cache.js';
+import { findSessionWithUser, touchSession, type RevokedReason, type SessionWithUser } from '../modules/auth/sessions.repository.js';
 import { authenticateApiToken, isApiToken, type ApiTokenAuth } from '../modules/api-tokens/api-tokens.service.js';
 import { isExpiredToken, issueAccessToken, readToken, type TokenClaims } from '../modules/auth/tokens.js';
 import type { CurrentUser } from '../modules/users/users.types.js';
@@ -47,6 +50,11 @@ declare module 'fastify' {
     requireRole: (...roles: Role[]) => preHandlerAsyncHookHandler;
     /** Route hook for account management: as requireUser, and signed in with a login session, not an API token (403). */
     requireSession: preHandlerAsyncHookHandler;
+    /**
+     * Sessions read lately (session-cache.ts). Whatever revokes a session or changes a user awaits
+     * `sessionCache.forget([userId])` after its commit and before it answers.
+     */
+    sessionCache: SessionCache;
   }
 }
 
@@ -140,20 +148,33 @@ export async function authenticateToken(app: FastifyInstance, token: string, req
   const now = app.clock.now();
   const claims = request ? accessTokenClaims(app, request) : readToken(app.config, token, 'access', now);
   if (!claims) throw unauthorized(isExpiredToken(app.config, token, 'access', now) ? 'Token has expired' : 'Could not validate credentials');
-  const session = await findSessionWithUser(app.db, claims.sessionId);
+  const nowIso = now.toISOString();
+  const session = await checkedSession(app, claims.sessionId, nowIso);
   if (!session || session.user.id !== claims.userId) throw unauthorized('Session has been revoked or has expired');
   if (session.revokedAt !== null) throw unauthorized(revokedSessionMessage(session.revokedReason));
-  if (session.expiresAt <= now.toISOString()) throw unauthorized('Session has expired');
+  if (session.expiresAt <= nowIso) throw unauthorized('Session has expired');
   if (!session.user.is_active) throw forbidden('Inactive user');
   if (!session.user.email_verified) throw forbidden('Email not verified');
 
   if (now.getTime() - Date.parse(session.lastUsed) > TOUCH_INTERVAL_MS) {
-    await touchSession(app.db, session.sessionId, now.toISOString());
+    await touchSession(app.db, session.sessionId, nowIso);
+    // A cached entry shares this object: its next uses must not touch the row again.
+    session.lastUsed = nowIso;
   }
   if (request && claims.expiresAt - now.getTime() / 1000 <= RENEWAL_WINDOW_SECONDS) {
     request.renewedAccessToken = issueAccessToken(app.config, claims.userId, claims.sessionId, now).token;
   }
   return { user: session.user, sessionId: session.sessionId, apiToken: null };
+}
+
+/** The session from the cache when it holds it, else from the database (and then kept). */
+async function checkedSession(app: FastifyInstance, sessionId: number, nowIso: string): Promise<SessionWithUser | undefined> {
+  const cached = app.sessionCache.get(sessionId, nowIso);
+  if (cached) return cached;
+  const ticket = app.sessionCache.readStarted();
+  const session = await findSessionWithUser(app.db, sessionId);
+  if (session) app.sessionCache.remember(session, ticket);
+  return session;
 }
 
 /** What a token of a revoked session is told, by the revocation's reason (see RevokedReason). */
@@ -180,6 +201,13 @@ export const authPlugin = fp(
     app.decorateRequest('accessClaims', undefined);
     app.decorateRequest('apiTokenHash', undefined);
     if (app.config.rateLimitEnabled) acceptedApiTokens.set(app, new Set());
+    const { redisUrl, redisKeyPrefix, sessionCacheMs } = app.config;
+    const sessionCache =
+      redisUrl !== null && sessionCacheMs > 0
+        ? redisSessionCache({ redisUrl, keyPrefix: redisKeyPrefix, lifetimeMs: sessionCacheMs, log: app.log })
+        : disabledSessionCache;
+    app.decorate('sessionCache', sessionCache);
+    app.addHook('onClose', () => sessionCache.close());
 
     const requireUser: preHandlerAsyncHookHandler = async function (request) {
       request.auth = await authenticate(app, request);

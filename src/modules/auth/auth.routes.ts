@@ -70,6 +70,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
   const startSession = async (request: FastifyRequest, reply: FastifyReply, credentials: Login) => {
     const issued = await login(deps, credentials, client(request, cookies.deviceId(request)));
     // The login may have evicted a session (device cap) or replaced this device's previous one.
+    if (issued.revokedOthers) await app.sessionCache.forget([issued.userId]);
     app.notifier.sessionsRevoked([issued.userId]);
     cookies.set(reply, issued.refresh.token, issued.deviceId);
     return issued;
@@ -120,7 +121,8 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      await verifyEmail(deps, request.body.token);
+      const userId = await verifyEmail(deps, request.body.token);
+      await app.sessionCache.forget([userId]);
       return { message: 'Email verified successfully' };
     },
   );
@@ -204,6 +206,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const userId = await confirmPasswordReset(deps, request.body);
+      await app.sessionCache.forget([userId]);
       app.notifier.sessionsRevoked([userId]);
       return { message: 'Password has been reset; please log in with the new password' };
     },
@@ -257,7 +260,10 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       } catch (error) {
         // A replayed token revokes its session (reuse detection): that session's sockets close too.
         const owner = presented ? readToken(app.config, presented, 'refresh', app.clock.now())?.userId : undefined;
-        if (owner !== undefined) app.notifier.sessionsRevoked([owner]);
+        if (owner !== undefined) {
+          await app.sessionCache.forget([owner]);
+          app.notifier.sessionsRevoked([owner]);
+        }
         throw error;
       }
     },
@@ -277,6 +283,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       await logout(deps, currentSessionId(request));
+      await app.sessionCache.forget([currentUser(request).id]);
       app.notifier.sessionsRevoked([currentUser(request).id]);
       endSession(request, reply);
       return { detail: 'Logged out successfully' };
@@ -297,6 +304,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       await logoutAll(deps, currentUser(request).id);
+      await app.sessionCache.forget([currentUser(request).id]);
       app.notifier.sessionsRevoked([currentUser(request).id]);
       endSession(request, reply);
       return { detail: 'Logged out from all devices' };
@@ -345,6 +353,7 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
       const user = currentUser(request);
       const revoked = await revokeLiveSessionOfUser(app.db, user.id, request.params.id, app.clock.now().toISOString());
       if (!revoked) throw notFound('Session not found');
+      await app.sessionCache.forget([user.id]);
       app.notifier.sessionsRevoked([user.id]);
       if (request.params.id === currentSessionId(request)) endSession(request, reply);
       return reply.status(204).send(null);

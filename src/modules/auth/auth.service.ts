@@ -77,6 +77,8 @@ export interface IssuedSession {
   deviceId: string;
   access: IssuedToken;
   refresh: IssuedToken;
+  /** A login replaced this device's earlier session or evicted one over the cap. */
+  revokedOthers: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,7 +157,8 @@ function assertIdentityFree(taken: { username: boolean; email: boolean }): void 
  * change — makes the new address the account's (verified), provided no other account has taken it
  * since the change was asked for (pending addresses are not reserved).
  */
-export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> {
+/** Returns the id of the user whose address it verified. */
+export async function verifyEmail(deps: AuthDeps, token: string): Promise<number> {
   const tokenHash = sha256(token);
   const owner = await findVerificationToken(deps.db, tokenHash);
   if (!owner) throw badRequest('Invalid verification token');
@@ -176,7 +179,7 @@ export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> 
     await deleteUnusedVerificationTokens(trx, used.userId, 'e-mail change');
     return true;
   });
-  if (verified) return;
+  if (verified) return owner.userId;
   // Read again: a resend may have deleted the token meanwhile.
   const known = await findVerificationToken(deps.db, tokenHash);
   if (!known) throw badRequest('Invalid verification token');
@@ -286,7 +289,7 @@ export async function login(deps: AuthDeps, input: Login, client: Client): Promi
     if (!flags.isActive) return { refused: forbidden('Inactive user') };
     await deleteDeadSessions(trx, candidate.id, iso);
     // One session per device: logging in again from a device replaces its previous session.
-    if (client.deviceId) await revokeUserSessions(trx, candidate.id, iso, 'device_replaced', { deviceId: client.deviceId });
+    const replaced = client.deviceId ? await revokeUserSessions(trx, candidate.id, iso, 'device_replaced', { deviceId: client.deviceId }) : 0;
     const evicted = await trimLiveSessions(trx, candidate.id, config.maxSessionsPerUser - 1, iso);
     const sessionId = await insertSession(trx, {
       userId: candidate.id,
@@ -298,7 +301,7 @@ export async function login(deps: AuthDeps, input: Login, client: Client): Promi
     });
     const refresh = issueRefreshToken(config, candidate.id, sessionId, now);
     await setRefreshTokenHash(trx, sessionId, sha256(refresh.token));
-    return { sessionId, refresh, evicted };
+    return { sessionId, refresh, evicted, replaced };
   });
   if ('refused' in outcome) throw outcome.refused;
   if (outcome.evicted.length > 0) {
@@ -310,6 +313,7 @@ export async function login(deps: AuthDeps, input: Login, client: Client): Promi
     deviceId,
     refresh: outcome.refresh,
     access: issueAccessToken(config, candidate.id, outcome.sessionId, now),
+    revokedOthers: outcome.replaced > 0 || outcome.evicted.length > 0,
   };
 }
 
@@ -374,6 +378,7 @@ export async function refreshSession(deps: AuthDeps, presented: string | undefin
     deviceId: outcome.deviceId,
     refresh: outcome.refresh,
     access: issueAccessToken(config, claims.userId, claims.sessionId, now),
+    revokedOthers: false,
   };
 }
 

@@ -25,6 +25,8 @@ export interface SeedDemoResult {
   users: DemoLogin[];
   /** The demo developer's time zone, chosen so that it is working hours there now. */
   developerTimezone: string;
+  /** Existing users whose row this run changed (a second run resets the developer's time zone). */
+  changedUserIds: number[];
 }
 
 /**
@@ -188,13 +190,14 @@ export async function seedDemo(db: Database, config: Config, clock: Clock): Prom
   const developerTimezone = demoDeveloperTimeZone(now, config.defaultTimezone, config);
   const zoneOf = (role: Role) => (role === 'developer' ? developerTimezone : 'UTC');
   if (existing) {
-    await db
+    const changed = await db
       .updateTable('users')
       .set({ timezone: developerTimezone, updated_at: iso })
       .where(sql`lower(username)`, '=', DEMO_DEVELOPER.toLowerCase())
       .where('role', '=', 'developer')
+      .returning('id')
       .execute();
-    return { created: false, users, developerTimezone };
+    return { created: false, users, developerTimezone, changedUserIds: changed.map((row) => row.id) };
   }
 
   const hashes = await Promise.all(users.map((u) => hashPassword(u.password, config.bcryptRounds)));
@@ -257,5 +260,5 @@ export async function seedDemo(db: Database, config: Config, clock: Clock): Prom
     }
   });
 
-  return { created: true, users, developerTimezone };
+  return { created: true, users, developerTimezone, changedUserIds: [] };
 }

@@ -56,6 +56,7 @@ export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const updated = await updateOwnProfile(deps, currentUser(request), currentSessionId(request), request.body);
+      await app.sessionCache.forget([updated.id]);
       // A password change revoked the user's other sessions.
       if (request.body.new_password !== undefined) app.notifier.sessionsRevoked([updated.id]);
       return toUserPublic(updated);
@@ -120,6 +121,7 @@ export async function usersRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const updated = await updateUserAsManager(deps, currentUser(request), request.params.id, request.body);
+      await app.sessionCache.forget([updated.id]);
       // Deactivation revoked every session of the user.
       if (request.body.is_active === false) app.notifier.sessionsRevoked([updated.id]);
       return toUserPublic(updated);
