@@ -213,7 +213,7 @@ describe('the session cache on two instances', () => {
         await cachedOnB(dev.headers);
         // Cut both instances' subscriptions (they reconnect on their own): A hears no
         // acknowledgement, and the logout's message may reach B or not.
-        const clients = (await admin.client('LIST', 'TYPE', 'pubsub')) as string;
+        const clients = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
         const ids = clients
           .split('\n')
           .filter((line) => line.includes(` name=${keyPrefix}:session-cache:subscriber `))
