@@ -205,6 +205,22 @@ describe('the session cache on two instances', () => {
     }
   });
 
+  it('ignores garbage on its channels, and still forgets what a logout through A names', async () => {
+    const admin = new Redis(REDIS_URL);
+    try {
+      const garbage = ['null', '1', '"x"', '[]', '{}', '{"users":null}', '{"from":1,"id":{},"users":[1]}', '{"from":"x","users":"1"}', '{', 'tick:abc', 'ack', 'ack::', ':'.repeat(10_000)];
+      const channels = (await admin.call('PUBSUB', 'CHANNELS', `${keyPrefix}:session-cache:*`)) as string[];
+      expect(channels).toContain(`${keyPrefix}:session-cache:forget`);
+      for (const channel of channels) for (const message of garbage) await admin.publish(channel, message);
+      const dev = await signIn(a.app);
+      await cachedOnB(dev.headers);
+      expect((await a.app.inject({ method: 'POST', url: '/api/auth/logout', headers: dev.headers })).statusCode).toBe(200);
+      expect((await me(b, dev.headers)).json()).toEqual({ detail: 'Session ended: logged out' });
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it('refuses a token on B after a logout whose message B missed (its subscription was cut)', async () => {
     const admin = new Redis(REDIS_URL);
     try {

@@ -93,6 +93,29 @@ interface PendingForget {
   done: () => void;
 }
 
+interface ForgetRequest {
+  /** The forgetting instance's origin, where acknowledgements go. */
+  from: string;
+  id: string;
+  users: number[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A message of the forget channel as an instance publishes it, or null for anything else. */
+function forgetRequestOf(message: string): ForgetRequest | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const { from, id, users } = parsed as Record<string, unknown>;
+  if (typeof from !== 'string' || !UUID.test(from) || typeof id !== 'string' || !UUID.test(id) || !Array.isArray(users)) return null;
+  return { from, id, users: users.filter((user): user is number => Number.isSafeInteger(user)) };
+}
+
 /** What it logs with: the app's logger, or the CLI's error output. */
 export interface CacheLog {
   warn(fields: object, message: string): void;
@@ -195,15 +218,10 @@ export function redisSessionCache(options: SessionCacheOptions): SessionCache {
   }
 
   function onForget(message: string) {
-    let parsed: { from: string; id: string; users: number[] };
-    try {
-      parsed = JSON.parse(message) as typeof parsed;
-    } catch {
-      return;
-    }
-    if (parsed.from === origin || !Array.isArray(parsed.users)) return;
-    dropUsers(parsed.users.filter((id) => Number.isSafeInteger(id)));
-    commands.publish(channelOf(parsed.from), `ack:${parsed.id}:${origin}`).catch(warn);
+    const request = forgetRequestOf(message);
+    if (request === null || request.from === origin) return;
+    dropUsers(request.users);
+    commands.publish(channelOf(request.from), `ack:${request.id}:${origin}`).catch(warn);
   }
 
   function onAck(forgetId: string, from: string) {
