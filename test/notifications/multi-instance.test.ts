@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { freePort } from '../helpers/processes.js';
@@ -24,9 +25,10 @@ describe('two instances sharing a database and Redis', () => {
   let a: TestApp;
   let b: FastifyInstance;
   let addressA: string;
+  const keyPrefix = prefix();
 
   beforeAll(async () => {
-    const settings = { redisUrl: REDIS_URL, redisKeyPrefix: prefix(), wsHeartbeatSeconds: 3600 };
+    const settings = { redisUrl: REDIS_URL, redisKeyPrefix: keyPrefix, wsHeartbeatSeconds: 3600 };
     a = await buildTestApp(settings);
     b = await buildSecondInstance(a, settings);
     addressA = await listen(a.app);
@@ -67,6 +69,22 @@ describe('two instances sharing a database and Redis', () => {
     await socket.roundTrip();
     const res = await b.inject({ method: 'POST', url: '/api/auth/logout', headers: dev.headers });
     expect(res.statusCode).toBe(200);
+    expect(await socket.closed).toEqual({ code: 4001, reason: 'Session has been revoked' });
+  });
+
+  it('ignores garbage on the bus, and still closes a socket on A logged out through B', async () => {
+    const admin = new Redis(REDIS_URL);
+    try {
+      for (const message of ['null', '1', '"x"', '[]', '{}', '{"origin":null,"event":null}', '{"event":{"kind":"notifications","notifications":"x"}}', '{']) {
+        await admin.publish(`${keyPrefix}:notifications`, message);
+      }
+    } finally {
+      admin.disconnect();
+    }
+    const dev = await signIn(a.app);
+    const socket = await openSocket(socketUrl(addressA, dev.accessToken));
+    await socket.roundTrip();
+    expect((await b.inject({ method: 'POST', url: '/api/auth/logout', headers: dev.headers })).statusCode).toBe(200);
     expect(await socket.closed).toEqual({ code: 4001, reason: 'Session has been revoked' });
   });
 });

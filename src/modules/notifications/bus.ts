@@ -105,7 +105,9 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
     } catch {
       return;
     }
-    if (envelope.origin === origin || typeof envelope.event !== 'object' || envelope.event === null) return;
+    // Anyone who can publish on the channel can send any JSON: only an object with an event object is read.
+    if (typeof envelope !== 'object' || envelope === null || envelope.origin === origin) return;
+    if (typeof envelope.event !== 'object' || envelope.event === null) return;
     try {
       if (envelope.event.kind === 'replay') return handlers.onReconnect();
       handlers.onEvent(envelope.event);
