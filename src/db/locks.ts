@@ -1,6 +1,7 @@
 // Transaction-scoped locks for invariants that constraints alone cannot hold under concurrency.
 // PostgreSQL takes row locks (or an advisory lock) released at commit; SQLite needs none, as it
-// runs one write transaction at a time.
+// runs one write transaction at a time. Advisory locks are shared by every schema of a database,
+// so each key also names the schema in use: two datasets in one database never block each other.
 import { PostgresAdapter, sql } from 'kysely';
 import { lowerLikePostgres, type Database } from './database.js';
 
@@ -18,7 +19,7 @@ const IDENTITY_LOCK_CLASS = 0x69647479; // "idty"
  * pass the cycle check before the other commits. Take it first in the transaction, before row locks.
  */
 export async function lockTaskHierarchy(trx: Database): Promise<void> {
-  if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${TASK_HIERARCHY_LOCK})`.execute(trx);
+  if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${TASK_HIERARCHY_LOCK}, hashtext(current_schema()))`.execute(trx);
 }
 
 /**
@@ -30,7 +31,9 @@ export async function lockTaskHierarchy(trx: Database): Promise<void> {
 export async function lockIdentities(trx: Database, identities: readonly string[]): Promise<void> {
   if (!isPostgres(trx)) return;
   const keys = [...new Set(identities.map(lowerLikePostgres))].sort();
-  for (const key of keys) await sql`select pg_advisory_xact_lock(${IDENTITY_LOCK_CLASS}, hashtext(${key}))`.execute(trx);
+  for (const key of keys) {
+    await sql`select pg_advisory_xact_lock(${IDENTITY_LOCK_CLASS}, hashtext(current_schema() || '/' || ${key}))`.execute(trx);
+  }
 }
 
 /**
@@ -73,16 +76,10 @@ export type JobLockResult<T> = { acquired: true; value: T } | { acquired: false 
 export async function withJobLock<T>(db: Database, name: string, work: (trx: Database) => Promise<T>): Promise<JobLockResult<T>> {
   return db.transaction().execute(async (trx): Promise<JobLockResult<T>> => {
     if (isPostgres(trx)) {
-      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${JOB_LOCK_CLASS}, ${jobLockKey(name)}) as locked`.execute(trx);
+      const { rows } = await sql<{ locked: boolean }>`
+        select pg_try_advisory_xact_lock(${JOB_LOCK_CLASS}, hashtext(current_schema() || '/' || ${name})) as locked`.execute(trx);
       if (rows[0]?.locked !== true) return { acquired: false };
     }
     return { acquired: true, value: await work(trx) };
   });
-}
-
-/** A stable 32-bit key for a job name (FNV-1a), the same on every instance. */
-function jobLockKey(name: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(name, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193);
-  return hash | 0;
 }

@@ -5,6 +5,7 @@ import { withJobLock } from '../../src/db/locks.js';
 import { JOB_NAMES, type JobLogger } from '../../src/jobs/runner.js';
 import { fixedClock } from '../../src/lib/clock.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/database.js';
 import { createUser, type TestUser } from '../helpers/factories.js';
 import { jobRunner, JOBS_NOW as NOW, minutesAfter, notificationsOfTask } from '../helpers/jobs.js';
 import { createTask } from '../helpers/tasks.js';
@@ -114,6 +115,16 @@ describe('job runner', () => {
     expect(await warningsOf(taskId)).toBe(0);
     await runner.run(['deadline_warnings']);
     expect(await warningsOf(taskId)).toBe(1);
+  });
+
+  it.runIf(process.env.TEST_DATABASE_URL)('holds a job lock for its own schema only: another dataset in the same database runs the job meanwhile', async () => {
+    const other = await createTestDatabase();
+    try {
+      const held = await withJobLock(t.db, 'deadline_warnings', () => withJobLock(other.handle.db, 'deadline_warnings', async () => 'ran'));
+      expect(held).toEqual({ acquired: true, value: { acquired: true, value: 'ran' } });
+    } finally {
+      await other.cleanup();
+    }
   });
 
   it('retention deletes what has outlived its use, by the configured periods, and keeps the rest', async () => {
