@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { Redis } from 'ioredis';
+import { closeRedis, REDIS_COMMAND_TIMEOUT_MS } from '../lib/redis.js';
 
 type Counted = { current: number; ttl: number };
 type Callback = (error: Error | null, result?: Counted) => void;
@@ -29,8 +30,6 @@ const RedisStore = require('@fastify/rate-limit/store/RedisStore') as new (
 
 /** Keys kept in memory (least recently used dropped first): enough that a flood of addresses cannot evict a counter that matters. */
 const LOCAL_KEYS = 100_000;
-/** A Redis command slower than this counts as an outage for this request. */
-const COMMAND_TIMEOUT_MS = 500;
 /** After a failed command, counting stays local this long before Redis is tried again. */
 const RETRY_AFTER_FAILURE_MS = 5_000;
 /** How long the start waits for the first connection to Redis (counting is local until it answers). */
@@ -51,7 +50,8 @@ export function createCounterStore(options: { redisUrl: string | null; keyPrefix
         // Fail at once while disconnected rather than queueing: the local counters take over.
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
-        commandTimeout: COMMAND_TIMEOUT_MS,
+        // A command slower than this counts as an outage for this request.
+        commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
         retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
       })
     : null;
@@ -77,8 +77,7 @@ export function createCounterStore(options: { redisUrl: string | null; keyPrefix
       }),
     async close() {
       if (!redis) return;
-      await redis.quit().catch(() => undefined);
-      redis.disconnect();
+      await closeRedis(redis);
     },
   };
 }

@@ -12,6 +12,7 @@ import { sha256 } from '../../src/lib/hash.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { createSession, createUser, DEFAULT_PASSWORD } from '../helpers/factories.js';
 import { freePort } from '../helpers/processes.js';
+import { redisProxy, type RedisProxy } from '../helpers/redis-proxy.js';
 import { eventually } from '../helpers/sockets.js';
 import { signIn } from '../helpers/tasks.js';
 import { cliEnv, runInProcess } from '../cli/harness.js';
@@ -110,6 +111,16 @@ describe('the session cache on two instances', () => {
     expect((await refresh()).statusCode).toBe(200);
     expect((await refresh()).statusCode).toBe(400);
     expect((await me(b, dev.headers)).json()).toEqual({ detail: 'Session ended: its refresh token was used twice' });
+  });
+
+  it('keeps the entries of a user whose refresh failed without a replay (nothing was revoked)', async () => {
+    const dev = await signIn(a.app);
+    const other = await createSession(a.app, dev.user);
+    expect((await a.app.inject({ method: 'POST', url: '/api/auth/logout', headers: dev.headers })).statusCode).toBe(200);
+    await cachedOnB(other.headers);
+    const refresh = await a.app.inject({ method: 'POST', url: '/api/auth/refresh', cookies: { refresh_token: dev.refreshToken } });
+    expect(refresh.json()).toEqual({ detail: 'Session has been revoked' });
+    expect(await sessionReadsOnB(other.headers)).toBe(0);
   });
 
   it('refuses the other sessions after a password change, and keeps the one that changed it', async () => {
@@ -221,6 +232,22 @@ describe('the session cache on two instances', () => {
     }
   });
 
+  it('refuses a token on B after a logout, also when Redis lost the set of lease holders', async () => {
+    const admin = new Redis(REDIS_URL);
+    try {
+      for (let round = 0; round < 3; round += 1) {
+        const dev = await signIn(a.app);
+        await cachedOnB(dev.headers);
+        // Evicted under maxmemory, flushed, or every score made stale by a step of Redis's clock.
+        await admin.del(`${keyPrefix}:session-cache:holders`);
+        expect((await a.app.inject({ method: 'POST', url: '/api/auth/logout', headers: dev.headers })).statusCode).toBe(200);
+        expect((await me(b, dev.headers)).json()).toEqual({ detail: 'Session ended: logged out' });
+      }
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it('refuses a token on B after a logout whose message B missed (its subscription was cut)', async () => {
     const admin = new Redis(REDIS_URL);
     try {
@@ -263,5 +290,88 @@ describe('the session cache without a reachable Redis', () => {
     }
     expect((await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: dev.headers })).statusCode).toBe(200);
     expect((await me(t.app, dev.headers)).json()).toEqual({ detail: 'Session ended: logged out' });
+  });
+});
+
+describe('the session cache when Redis misbehaves', () => {
+  /** Two instances on one database and Redis, B through a proxy; A's and B's settings as given. */
+  async function instances(settingsOfA: Partial<TestApp['config']>, settingsOfB: Partial<TestApp['config']>, proxy: RedisProxy) {
+    const keyPrefix = `ctms-test-${randomBytes(6).toString('hex')}`;
+    const a = await buildTestApp({ redisUrl: REDIS_URL, redisKeyPrefix: keyPrefix, ...settingsOfA });
+    const queriesOfB: string[] = [];
+    const database = createDatabase(a.database.url, { poolSize: 5, onQuery: (sql) => queriesOfB.push(sql) });
+    const b = await buildApp({ ...a.config, redisUrl: proxy.url, redisKeyPrefix: keyPrefix, ...settingsOfB }, { database });
+    b.addHook('onClose', async () => database.close());
+    await b.ready();
+    const cachedOnB = (headers: { authorization: string }) =>
+      eventually(
+        async () => {
+          queriesOfB.length = 0;
+          expect((await me(b, headers)).statusCode).toBe(200);
+          return !queriesOfB.some((sql) => /\buser_sessions\b/.test(sql));
+        },
+        5000,
+        'B to answer from its cache',
+      );
+    return { a, b, keyPrefix, cachedOnB, close: async () => Promise.all([b.close(), a.close()]) };
+  }
+  const STILL_WAITING = 'still waiting after 5 s';
+  const within5s = <T>(promise: Promise<T>) =>
+    Promise.race([promise, new Promise<typeof STILL_WAITING>((resolve) => setTimeout(() => resolve(STILL_WAITING), 5000))]);
+
+  it('answers a logout, and shuts down, while Redis accepts connections but answers nothing', async () => {
+    const proxy = await redisProxy();
+    const t = await buildTestApp({ redisUrl: proxy.url, redisKeyPrefix: `ctms-test-${randomBytes(6).toString('hex')}`, sessionCacheMs: 300 });
+    try {
+      const dev = await signIn(t.app);
+      await eventually(async () => {
+        t.queries.length = 0;
+        expect((await me(t.app, dev.headers)).statusCode).toBe(200);
+        return !t.queries.some((sql) => /\buser_sessions\b/.test(sql));
+      }, 5000, 'the cache to be in use');
+      proxy.freeze();
+      const logout = t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: dev.headers }).then((res) => res.statusCode);
+      expect(await within5s(logout)).toBe(200);
+      expect((await me(t.app, dev.headers)).json()).toEqual({ detail: 'Session ended: logged out' });
+      expect(await within5s(t.app.close().then(() => 'closed'))).toBe('closed');
+    } finally {
+      proxy.thaw();
+      await proxy.close();
+      await t.database.cleanup();
+    }
+  });
+
+  it("waits for the lease of an instance with a longer SESSION_CACHE_MS that does not answer", async () => {
+    const proxy = await redisProxy();
+    const { a, b, cachedOnB, close } = await instances({ sessionCacheMs: 300 }, { sessionCacheMs: 3000 }, proxy);
+    try {
+      const dev = await signIn(a.app);
+      await cachedOnB(dev.headers);
+      proxy.freeze(); // B hears nothing now, and acknowledges nothing
+      expect((await a.app.inject({ method: 'POST', url: '/api/auth/logout', headers: dev.headers })).statusCode).toBe(200);
+      expect((await me(b, dev.headers)).json()).toEqual({ detail: 'Session ended: logged out' });
+    } finally {
+      proxy.thaw();
+      await proxy.close();
+      await close();
+    }
+  });
+
+  it('holds no lease while it cannot subscribe, so no forget waits for it', async () => {
+    // B's subscriber connection is refused; its command connection works.
+    const proxy = await redisProxy({ refuse: /session-cache:subscriber/ });
+    const { keyPrefix, close } = await instances({ sessionCacheMs: 400 }, { sessionCacheMs: 400 }, proxy);
+    const admin = new Redis(REDIS_URL);
+    try {
+      const holders = () => admin.zrange(`${keyPrefix}:session-cache:holders`, 0, -1);
+      await eventually(async () => (await holders()).length > 0, 5000, 'A to hold a lease');
+      // Five of B's renewal periods.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await holders()).toHaveLength(1);
+    } finally {
+      admin.disconnect();
+      await proxy.close();
+      await close();
+    }
   });
 });

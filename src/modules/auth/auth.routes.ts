@@ -26,6 +26,7 @@ import {
   login,
   logout,
   logoutAll,
+  RefreshTokenReused,
   refreshSession,
   registerUser,
   RESEND_MESSAGE,
@@ -45,7 +46,6 @@ import {
   requestPasswordReset,
 } from './recovery.service.js';
 import { listLiveSessions, revokeLiveSessionOfUser } from './sessions.repository.js';
-import { readToken } from './tokens.js';
 
 const tags = ['auth'];
 const security = [{ bearerAuth: [] }];
@@ -259,10 +259,9 @@ export async function authRoutes(fastify: FastifyInstance): Promise<void> {
         return tokenBody(issued);
       } catch (error) {
         // A replayed token revokes its session (reuse detection): that session's sockets close too.
-        const owner = presented ? readToken(app.config, presented, 'refresh', app.clock.now())?.userId : undefined;
-        if (owner !== undefined) {
-          await app.sessionCache.forget([owner]);
-          app.notifier.sessionsRevoked([owner]);
+        if (error instanceof RefreshTokenReused) {
+          await app.sessionCache.forget([error.userId]);
+          app.notifier.sessionsRevoked([error.userId]);
         }
         throw error;
       }

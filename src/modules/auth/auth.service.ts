@@ -321,7 +321,15 @@ export async function login(deps: AuthDeps, input: Login, client: Client): Promi
 const refreshExpiry = (config: Config, now: Date) =>
   new Date((Math.floor(now.getTime() / 1000) + refreshLifetimeSeconds(config)) * 1000).toISOString();
 
-type RefreshOutcome = { ok: true; deviceId: string; refresh: IssuedToken } | { ok: false; error: AppError; reuse?: true };
+type RefreshOutcome = { ok: true; deviceId: string; refresh: IssuedToken } | { ok: false; error: AppError };
+
+/** A refresh refused because its token was replayed: the session was revoked (and that committed). */
+export class RefreshTokenReused extends AppError {
+  constructor(readonly userId: number) {
+    super(400, 'Refresh token already used; the session has been revoked');
+    this.name = 'RefreshTokenReused';
+  }
+}
 
 /**
  * Rotates the refresh token. A token that is signed, unexpired and names a live session but is not
@@ -364,10 +372,10 @@ export async function refreshSession(deps: AuthDeps, presented: string | undefin
     const repeated = repeatedRotation(config, session, presentedHash, now);
     if (repeated) return { ok: true, deviceId: session.deviceId, refresh: repeated };
     await revokeSession(trx, session.id, iso, 'refresh_reuse');
-    return { ok: false, reuse: true, error: badRequest('Refresh token already used; the session has been revoked') };
+    return { ok: false, error: new RefreshTokenReused(session.userId) };
   });
   if (!outcome.ok) {
-    if (outcome.reuse) {
+    if (outcome.error instanceof RefreshTokenReused) {
       deps.log.warn({ userId: claims.userId, sessionId: claims.sessionId }, 'refresh token reuse detected: session revoked');
     }
     throw outcome.error;

@@ -13,13 +13,17 @@
 //    lease has received every revocation published before its last tick.
 //  - A change calls forget(userIds) after its commit: the entries go here at once, and one Redis
 //    script lists the holders and publishes the user ids. forget resolves when every other holder
-//    has acknowledged, or when the lifetime has passed (by then every entry read before the commit
-//    has expired everywhere) — also when Redis cannot be reached.
+//    has acknowledged, or when the last of their leases ends. PUBLISH also says how many instances
+//    heard the message: when more did than the holders listed (the set was lost or evicted, or a
+//    clock stepped), forget also waits for that many acknowledgements. When Redis cannot be reached
+//    or does not answer in time, it resolves once the lifetime has passed (by then every entry read
+//    before the commit has expired on every instance configured alike).
 //  - A read that began before a forget (or a lapse of the lease) is not stored: an epoch counter
 //    says whether one happened meanwhile.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { closeRedis, REDIS_COMMAND_TIMEOUT_MS } from '../../lib/redis.js';
 import type { SessionWithUser } from './sessions.repository.js';
 
 export interface SessionCache {
@@ -74,13 +78,15 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PUBLISH', ARGV[3], 'tick:' .. ARGV[4])
 return 1`;
 
-// KEYS[1] holders; ARGV: forget channel, message. Returns the holders with a lease, then their leases' ends (ms from now).
+// KEYS[1] holders; ARGV: forget channel, message. Returns how many subscribers received the
+// message, then the holders with a lease, each followed by its lease's end (ms from now).
 const PUBLISH_FORGET = `
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local holders = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'WITHSCORES')
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+local receivers = redis.call('PUBLISH', ARGV[1], ARGV[2])
 for i = 2, #holders, 2 do holders[i] = tostring(tonumber(holders[i]) - now) end
+table.insert(holders, 1, tostring(receivers))
 return holders`;
 
 type LeaseRedis = Redis & {
@@ -89,7 +95,11 @@ type LeaseRedis = Redis & {
 };
 
 interface PendingForget {
+  /** The holders listed that have not acknowledged yet. */
   waitingFor: Set<string>;
+  acknowledged: Set<string>;
+  /** How many other instances heard the forget, each of which acknowledges it. */
+  receivers: number;
   done: () => void;
 }
 
@@ -144,7 +154,11 @@ export function redisSessionCache(options: SessionCacheOptions): SessionCache {
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
   };
-  const commands = new Redis(options.redisUrl, { ...connection, connectionName: `${options.keyPrefix}:session-cache` }) as LeaseRedis;
+  const commands = new Redis(options.redisUrl, {
+    ...connection,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    connectionName: `${options.keyPrefix}:session-cache`,
+  }) as LeaseRedis;
   commands.defineCommand('renewLease', { numberOfKeys: 1, lua: RENEW_LEASE });
   commands.defineCommand('publishForget', { numberOfKeys: 1, lua: PUBLISH_FORGET });
   const subscriber = new Redis(options.redisUrl, { ...connection, enableOfflineQueue: true, connectionName: `${options.keyPrefix}:session-cache:subscriber` });
@@ -187,15 +201,19 @@ export function redisSessionCache(options: SessionCacheOptions): SessionCache {
   // say nothing about them: everything kept goes with the connection, and reads that began before
   // the new subscription are not kept (their forgets may be among the lost).
   subscriber.on('close', () => {
+    const wasSubscribed = subscribed;
     subscribed = false;
     leaseUntil = 0;
     dropAll();
+    // Deaf, it holds nothing: other instances' forgets need not wait for its lease to end.
+    if (wasSubscribed && holdEntries && commands.status === 'ready') commands.zrem(holdersKey, origin).catch(warn);
   });
   subscriber.on('ready', () => {
     const channels = holdEntries ? [forgetChannel, ownChannel] : [ownChannel];
     subscriber.subscribe(...channels).then(() => {
       subscribed = true;
       dropAll();
+      if (holdEntries) renew();
       if (warned) log.info('Redis is back: session checks may use the cache again');
       warned = false;
     }, warn);
@@ -228,13 +246,21 @@ export function redisSessionCache(options: SessionCacheOptions): SessionCache {
     const waiting = pending.get(forgetId);
     if (!waiting) return;
     waiting.waitingFor.delete(from);
-    if (waiting.waitingFor.size === 0) waiting.done();
+    waiting.acknowledged.add(from);
+    if (waiting.waitingFor.size === 0 && waiting.acknowledged.size >= waiting.receivers) waiting.done();
   }
 
   const renew = () => {
-    if (commands.status !== 'ready') return;
+    // Without a subscription it would hear no forget: it must not claim a lease others wait for.
+    if (commands.status !== 'ready' || !subscribed) return;
+    const now = performance.now();
+    // A tick older than the lifetime could no longer extend the lease: one never echoed is forgotten.
+    for (const [seq, sentAt] of ticksSent) {
+      if (now - sentAt < lifetimeMs) break;
+      ticksSent.delete(seq);
+    }
     tickSeq += 1;
-    ticksSent.set(tickSeq, performance.now());
+    ticksSent.set(tickSeq, now);
     commands.renewLease(holdersKey, origin, lifetimeMs, ownChannel, tickSeq).catch(warn);
   };
   const renewal = holdEntries ? setInterval(renew, Math.max(lifetimeMs / 4, 10)) : undefined;
@@ -251,6 +277,15 @@ export function redisSessionCache(options: SessionCacheOptions): SessionCache {
     return true;
   };
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(ms, 0)));
+  const TIMED_OUT = Symbol('timed out');
+  /** `promise`'s value, or TIMED_OUT once `deadline` (a performance.now() time) has passed. */
+  const before = <T>(promise: Promise<T>, deadline: number): Promise<T | typeof TIMED_OUT> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), Math.max(deadline - performance.now(), 0));
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  };
 
   return {
     enabled: true,
@@ -270,39 +305,47 @@ export function redisSessionCache(options: SessionCacheOptions): SessionCache {
       if (!holdEntries || ticket.epoch !== epoch || !leaseHeld(performance.now())) return;
       // Only sessions the check accepts are kept (their expiry is checked on every use).
       if (session.revokedAt !== null || !session.user.is_active || !session.user.email_verified) return;
-      if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as number);
+      if (entries.size >= MAX_ENTRIES && !entries.has(session.sessionId)) entries.delete(entries.keys().next().value as number);
       entries.set(session.sessionId, { session, userId: session.user.id, readAt: ticket.startedAt });
     },
     async forget(userIds) {
       const deadline = performance.now() + lifetimeMs;
       dropUsers(userIds);
       const id = randomUUID();
-      let reply: string[];
+      // Registered before publishing: an acknowledgement may arrive before the script's reply.
+      const waiting: PendingForget = { waitingFor: new Set(), acknowledged: new Set(), receivers: 0, done: () => undefined };
+      pending.set(id, waiting);
       try {
-        if (!(await connected(deadline))) throw new Error(`Redis connection is ${commands.status}`);
-        reply = await commands.publishForget(holdersKey, forgetChannel, JSON.stringify({ from: origin, id, users: userIds }));
-      } catch (error) {
-        warn(error);
-        return sleep(deadline - performance.now());
+        let reply: string[] | typeof TIMED_OUT;
+        try {
+          if (!(await connected(deadline))) throw new Error(`Redis connection is ${commands.status}`);
+          const message = JSON.stringify({ from: origin, id, users: userIds });
+          reply = await before(commands.publishForget(holdersKey, forgetChannel, message), deadline);
+        } catch (error) {
+          warn(error);
+          reply = TIMED_OUT;
+        }
+        // Not known to have been heard: wait until every entry read before the change has expired.
+        if (reply === TIMED_OUT) return await sleep(deadline - performance.now());
+
+        // Its own subscriber hears it too (the CLI's does not listen on the forget channel).
+        waiting.receivers = Math.max(Number(reply[0]) - (holdEntries ? 1 : 0), 0);
+        let leasesEnd = 0;
+        for (let i = 1; i + 1 < reply.length; i += 2) {
+          if (reply[i] === origin || waiting.acknowledged.has(reply[i] as string)) continue;
+          waiting.waitingFor.add(reply[i] as string);
+          leasesEnd = Math.max(leasesEnd, Number(reply[i + 1]));
+        }
+        if (waiting.waitingFor.size === 0 && waiting.acknowledged.size >= waiting.receivers) return;
+        // A holder that never answers stops using its entries when its lease ends. An instance that
+        // heard the forget without a listed lease is waited for at most a lifetime, the longest it
+        // can have used an entry read before the change (when configured alike).
+        const unlisted = waiting.receivers > waiting.acknowledged.size + waiting.waitingFor.size;
+        const giveUpAt = performance.now() + Math.max(leasesEnd, unlisted ? lifetimeMs : 0);
+        await before(new Promise<void>((resolve) => (waiting.done = resolve)), giveUpAt);
+      } finally {
+        pending.delete(id);
       }
-      const waitingFor = new Set<string>();
-      let leasesEnd = 0;
-      for (let i = 0; i + 1 < reply.length; i += 2) {
-        if (reply[i] === origin) continue;
-        waitingFor.add(reply[i] as string);
-        leasesEnd = Math.max(leasesEnd, Number(reply[i + 1]));
-      }
-      if (waitingFor.size === 0) return;
-      // A holder that never answers stops using its entries when its lease ends; by the lifetime
-      // every entry read before the change has expired anyway.
-      const giveUpAt = Math.min(deadline, performance.now() + leasesEnd);
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        pending.set(id, { waitingFor, done: resolve });
-        timer = setTimeout(resolve, Math.max(giveUpAt - performance.now(), 0));
-      });
-      clearTimeout(timer);
-      pending.delete(id);
     },
     async close() {
       if (renewal) clearInterval(renewal);
@@ -310,9 +353,7 @@ export function redisSessionCache(options: SessionCacheOptions): SessionCache {
       dropAll();
       for (const waiting of pending.values()) waiting.done();
       if (holdEntries && commands.status === 'ready') await commands.zrem(holdersKey, origin).catch(() => undefined);
-      await Promise.allSettled([subscriber.quit(), commands.quit()]);
-      subscriber.disconnect();
-      commands.disconnect();
+      await closeRedis(subscriber, commands);
     },
   };
 }

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
+import { closeRedis, REDIS_COMMAND_TIMEOUT_MS } from '../../lib/redis.js';
 import type { NotificationPublic } from './notifications.schemas.js';
 
 export type BusEvent =
@@ -56,7 +57,8 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
     retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
     lazyConnect: false,
   };
-  const publisher = new Redis(url, options);
+  // A publish Redis does not answer fails like one it refuses: the others are told to replay.
+  const publisher = new Redis(url, { ...options, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
   const subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
   let down = false;
   let everReady = false;
@@ -134,9 +136,7 @@ export function redisBus(url: string, channel: string, handlers: BusHandlers, lo
       await publisher.ping();
     },
     async close() {
-      await Promise.allSettled([subscriber.quit(), publisher.quit()]);
-      subscriber.disconnect();
-      publisher.disconnect();
+      await closeRedis(subscriber, publisher);
     },
   };
 }
