@@ -232,16 +232,20 @@ const STALE_PLAN = 'cached plan must not change result type';
 /**
  * Kysely's PostgreSQL driver runs `client.query(sql, parameters)`: texts asked for by
  * prepareOnPostgres go out named instead. A statement prepared before a migration changed its
- * result columns runs again under a new name (parsed anew) rather than failing every time.
+ * result columns is parsed anew under a new name rather than failing every time: at once outside a
+ * transaction; inside one, whose every later statement the error has made fail, from the next run
+ * on (this one fails with the error, which the error handler answers as a 503 to retry).
  */
 function namingPreparedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   client.query = ((text: unknown, values?: unknown, ...rest: unknown[]) => {
     const name = typeof text === 'string' && Array.isArray(values) && rest.length === 0 ? preparedStatements.get(text) : undefined;
     if (name === undefined) return query(text, values, ...rest);
+    const inTransaction = client.getTransactionStatus() !== 'I';
     return (query({ name, text, values }) as Promise<pg.QueryResult>).catch((error: unknown) => {
       if ((error as { message?: unknown }).message !== STALE_PLAN) throw error;
-      preparedStatements.set(text as string, `${name}_${Date.now()}`);
+      if (preparedStatements.get(text as string) === name) preparedStatements.set(text as string, `${name}_${Date.now()}`);
+      if (inTransaction) throw error;
       return query({ name: preparedStatements.get(text as string), text, values });
     });
   }) as typeof client.query;
@@ -502,6 +506,7 @@ const PG_CONNECTION_MESSAGES = /^(timeout exceeded when trying to connect|Connec
 export function databaseUnavailableReason(error: unknown): string | undefined {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (code === '57014') return 'The database did not answer in time; please retry';
+  if (message === STALE_PLAN) return 'The database schema changed during the request; please retry';
   if (code === 'SQLITE_BUSY') return 'The database is busy; please retry';
   if (code === 'SQLITE_FULL' || code === '53100') return 'The database is out of storage space';
   if (typeof code === 'string' && (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN')) {

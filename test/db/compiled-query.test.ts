@@ -2,7 +2,7 @@
 // call's own values, arrays of any length included, on SQLite and on PostgreSQL (TEST_DATABASE_URL).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundedIdList, compiledOnce } from '../../src/db/compiled-query.js';
-import type { Database } from '../../src/db/database.js';
+import { databaseUnavailableReason, type Database } from '../../src/db/database.js';
 import { sql } from 'kysely';
 import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/database.js';
 
@@ -92,6 +92,28 @@ describe.runIf(testDatabaseUrl() !== undefined)('DB_PREPARED_STATEMENTS on Postg
 
   it('prepares nothing when turned off (a transaction-mode pooler)', async () => {
     expect(await preparedAfterCompiledQuery(false)).toEqual([]);
+  });
+
+  it('prepares a statement again after a migration changed its result type: at once outside a transaction, on the next run inside one', async () => {
+    const own = await createTestDatabase({ poolSize: 1 });
+    const changeNameType = (type: string) => sql`alter table tags alter column name type ${sql.raw(type)}`.execute(own.handle.db);
+    const names = (runner: Database) => tagsNamedLike.execute(runner, 'zet%', 0).then((rows) => rows.map((row) => row.name));
+    try {
+      await own.handle.db.insertInto('tags').values({ name: 'zeta', created_at: '2026-01-01T00:00:00.000Z' }).execute();
+      expect(await names(own.handle.db)).toEqual(['zeta']);
+      await changeNameType('varchar(60)');
+      expect(await names(own.handle.db)).toEqual(['zeta']);
+
+      await changeNameType('varchar(70)');
+      const failure = await own.handle.db
+        .transaction()
+        .execute((trx) => names(trx))
+        .then(() => undefined, (error: unknown) => error);
+      expect(databaseUnavailableReason(failure)).toBe('The database schema changed during the request; please retry');
+      expect(await own.handle.db.transaction().execute((trx) => names(trx))).toEqual(['zeta']);
+    } finally {
+      await own.cleanup();
+    }
   });
 });
 
