@@ -16,10 +16,10 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { UnprobedSqliteDialect } from './sqlite-dialect.js';
-import { maxSnapshots, postgresSnapshots, sqliteReader, sqliteSnapshots, type ReadSnapshot } from './read-snapshot.js';
+import { maxSnapshots, postgresSnapshots, sqliteReader, sqliteSnapshots, type ReadSnapshot, type SnapshotWait } from './read-snapshot.js';
 import type { DB } from './schema.js';
 
-export type { ReadSnapshot } from './read-snapshot.js';
+export { NoSnapshotFree, type ReadSnapshot, type SnapshotWait } from './read-snapshot.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -34,9 +34,10 @@ export interface DatabaseHandle {
    * Opens a read snapshot (read-snapshot.ts): every read through its `db` sees the data as of the
    * first of them, whatever is written meanwhile, and other requests' statements go on unhindered.
    * The caller must release it, also on errors and aborted responses; a few are open at once
-   * (SQLite: 4; PostgreSQL: half the pool), later ones wait for one to end.
+   * (SQLite: 4; PostgreSQL: half the pool), later ones wait for one to end — as long as `wait`
+   * allows, or they reject with NoSnapshotFree.
    */
-  openSnapshot(): Promise<ReadSnapshot>;
+  openSnapshot(wait?: SnapshotWait): Promise<ReadSnapshot>;
   /** Connections of the PostgreSQL pool (for metrics); absent on SQLite, which has one connection. */
   poolStats?(): PoolStats;
   close(): Promise<void>;
@@ -148,7 +149,7 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
       if (closed || !raw.open) throw new Error('database is closed');
       selectOne.get();
     },
-    openSnapshot: () => snapshots.open(),
+    openSnapshot: (wait) => snapshots.open(wait),
     close: async () => {
       closed = true;
       await snapshots.close();

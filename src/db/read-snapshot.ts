@@ -11,8 +11,8 @@
 // began, so the WAL file keeps growing while writes go on, and is reused from its start only once
 // no snapshot needs it (its size stays, as after any burst of writes). So snapshots are few at a
 // time (SQLite: SQLITE_SNAPSHOTS in database.ts; PostgreSQL: maxSnapshots), more wait for one to
-// end (their own requests only), and their users end them promptly, also on errors and aborted
-// responses (a whole list: tasks.routes.ts, at most WHOLE_LIST_MAX_MS).
+// end (their own requests only, and only as long as they ask to), and their users end them
+// promptly, also on errors and aborted responses (a whole list: whole-list.ts).
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { UnprobedSqliteDialect } from './sqlite-dialect.js';
@@ -27,6 +27,21 @@ export interface ReadSnapshot {
   release(): Promise<void>;
 }
 
+/** How long to wait for a snapshot while all are taken (by default, as long as it takes). */
+export interface SnapshotWait {
+  waitMs?: number;
+  /** Stops waiting (the caller's client has gone). */
+  signal?: AbortSignal;
+}
+
+/** No snapshot became free within the wait, or the wait was called off. */
+export class NoSnapshotFree extends Error {
+  constructor(readonly reason: 'busy' | 'aborted') {
+    super(reason === 'busy' ? 'every read snapshot is taken' : 'the wait for a read snapshot was called off');
+    this.name = 'NoSnapshotFree';
+  }
+}
+
 /** Snapshots open at once, per process: on PostgreSQL at most half the pool, so other requests keep connections. */
 export const maxSnapshots = (poolSize: number): number => Math.max(1, Math.floor(poolSize / 2));
 
@@ -37,12 +52,34 @@ class Slots {
 
   constructor(private readonly max: number) {}
 
-  async acquire(): Promise<void> {
+  /** Resolves once a slot is the caller's; rejects with NoSnapshotFree when the wait ends first. */
+  acquire({ waitMs = Infinity, signal }: SnapshotWait = {}): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new NoSnapshotFree('aborted'));
     if (this.held < this.max) {
       this.held += 1;
-      return;
+      return Promise.resolve();
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return new Promise<void>((resolve, reject) => {
+      const stopWaiting = (reason: 'busy' | 'aborted') => {
+        const index = this.waiting.indexOf(grant);
+        if (index < 0) return;
+        this.waiting.splice(index, 1);
+        settle();
+        reject(new NoSnapshotFree(reason));
+      };
+      const onAbort = () => stopWaiting('aborted');
+      const timer = Number.isFinite(waitMs) ? setTimeout(() => stopWaiting('busy'), waitMs) : undefined;
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      function grant() {
+        settle();
+        resolve();
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(grant);
+    });
   }
 
   /** Hands the slot to the next waiter, if any. */
@@ -60,10 +97,10 @@ function once(end: () => Promise<void>): () => Promise<void> {
 }
 
 /** PostgreSQL: a read-only REPEATABLE READ transaction per snapshot, on its own pooled connection. */
-export function postgresSnapshots(db: Database, max: number): () => Promise<ReadSnapshot> {
+export function postgresSnapshots(db: Database, max: number): (wait?: SnapshotWait) => Promise<ReadSnapshot> {
   const slots = new Slots(max);
-  return async () => {
-    await slots.acquire();
+  return async (wait) => {
+    await slots.acquire(wait);
     try {
       // PostgreSQL takes the snapshot at the transaction's first statement, the caller's first read.
       const trx = await db.startTransaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute();
@@ -97,7 +134,7 @@ async function discard(reader: Reader): Promise<void> {
 }
 
 export interface SqliteSnapshots {
-  open(): Promise<ReadSnapshot>;
+  open(wait?: SnapshotWait): Promise<ReadSnapshot>;
   /** Closes the idle readers now and the others when their snapshots end. */
   close(): Promise<void>;
 }
@@ -111,8 +148,8 @@ export function sqliteSnapshots(openReader: () => Reader, max: number): SqliteSn
   const idle: Reader[] = [];
   let closed = false;
   return {
-    async open() {
-      await slots.acquire();
+    async open(wait) {
+      await slots.acquire(wait);
       let reader: Reader | undefined;
       try {
         if (closed) throw new Error('database is closed');

@@ -39,28 +39,31 @@ export interface TaskOptions {
 
 let taskCounter = 0;
 
+/** The row of a task with these options, created at `createdAt` unless they say otherwise. */
+function taskRow(options: TaskOptions, createdAt: string) {
+  const created = options.createdAt ?? createdAt;
+  return {
+    title: options.title ?? `Task ${taskCounter}`,
+    description: options.description ?? '',
+    status: options.status ?? 'pending',
+    priority: options.priority ?? 'medium',
+    estimated_hours: options.estimatedHours ?? 5,
+    actual_hours: options.actualHours ?? null,
+    deadline: options.deadline ?? '2026-12-31T17:00:00.000Z',
+    priority_escalated: options.priorityEscalated ?? false,
+    assigned_to: options.assignedTo,
+    created_by: options.createdBy ?? options.assignedTo,
+    parent_task_id: options.parentTaskId ?? null,
+    created_at: created,
+    updated_at: options.updatedAt ?? created,
+  };
+}
+
+const createdAtOf = (counter: number) => new Date(Date.UTC(2026, 0, 1) + counter * 1000).toISOString();
+
 export async function createTask(db: Database, options: TaskOptions): Promise<number> {
   taskCounter += 1;
-  const createdAt = options.createdAt ?? new Date(Date.UTC(2026, 0, 1) + taskCounter * 1000).toISOString();
-  const row = await db
-    .insertInto('tasks')
-    .values({
-      title: options.title ?? `Task ${taskCounter}`,
-      description: options.description ?? '',
-      status: options.status ?? 'pending',
-      priority: options.priority ?? 'medium',
-      estimated_hours: options.estimatedHours ?? 5,
-      actual_hours: options.actualHours ?? null,
-      deadline: options.deadline ?? '2026-12-31T17:00:00.000Z',
-      priority_escalated: options.priorityEscalated ?? false,
-      assigned_to: options.assignedTo,
-      created_by: options.createdBy ?? options.assignedTo,
-      parent_task_id: options.parentTaskId ?? null,
-      created_at: createdAt,
-      updated_at: options.updatedAt ?? createdAt,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const row = await db.insertInto('tasks').values(taskRow(options, createdAtOf(taskCounter))).returning('id').executeTakeFirstOrThrow();
   if (options.tags && options.tags.length > 0) {
     await db
       .insertInto('task_tags')
@@ -68,6 +71,15 @@ export async function createTask(db: Database, options: TaskOptions): Promise<nu
       .execute();
   }
   return row.id;
+}
+
+/** `count` tasks in a few multi-row inserts (for lists of thousands), each with the options `each(i)` gives (tags aside). */
+export async function createTasks(db: Database, count: number, each: (i: number) => TaskOptions): Promise<void> {
+  const rows = Array.from({ length: count }, (_, i) => {
+    taskCounter += 1;
+    return taskRow(each(i), createdAtOf(taskCounter));
+  });
+  for (let i = 0; i < rows.length; i += 200) await db.insertInto('tasks').values(rows.slice(i, i + 200)).execute();
 }
 
 let tagCounter = 0;

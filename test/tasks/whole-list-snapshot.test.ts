@@ -5,8 +5,9 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadSnapshot } from '../../src/db/database.js';
-import { wholeListPacing } from '../../src/modules/tasks/tasks.routes.js';
+import { wholeListPacing } from '../../src/modules/tasks/whole-list.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { countSnapshots, type SnapshotCount } from '../helpers/snapshots.js';
 import { createTask, signIn, type Session } from '../helpers/tasks.js';
 
 const TASKS = 12;
@@ -19,26 +20,12 @@ describe('a whole list is one snapshot', () => {
   let manager: Session;
   /** The ids in deadline order, as seeded. */
   let seeded: number[];
-  let open = 0;
-  let released = 0;
+  let snapshots: SnapshotCount;
 
   beforeAll(async () => {
     t = await buildTestApp();
     manager = await signIn(t.app, { role: 'manager' });
-    const handle = t.app.database;
-    const openSnapshot = handle.openSnapshot.bind(handle);
-    // Counts the snapshots the route opens and gives back.
-    handle.openSnapshot = async (): Promise<ReadSnapshot> => {
-      const snapshot = await openSnapshot();
-      open += 1;
-      return {
-        db: snapshot.db,
-        release: async () => {
-          released += 1;
-          await snapshot.release();
-        },
-      };
-    };
+    snapshots = countSnapshots(t.app);
   }, 60_000);
 
   afterAll(async () => {
@@ -75,8 +62,7 @@ describe('a whole list is one snapshot', () => {
   };
 
   const settled = async () => {
-    for (let i = 0; i < 100 && released < open; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(released).toBe(open);
+    expect(await snapshots.allReleased(1000)).toBe(true);
   };
 
   it('lists every task once, as it was when the list began, whatever is written between pieces and slices', async () => {
@@ -156,13 +142,13 @@ describe('a whole list is one snapshot', () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const { port } = t.app.server.address() as AddressInfo;
-      const openedBefore = open;
+      const openedBefore = snapshots.opened;
       const req = httpRequest({ host: '127.0.0.1', port, path: '/api/tasks', headers: manager.headers });
       req.on('error', () => undefined);
       req.end();
       await reachedMidway;
-      expect(open).toBe(openedBefore + 1);
-      expect(released).toBe(openedBefore);
+      expect(snapshots.opened).toBe(openedBefore + 1);
+      expect(snapshots.released).toBe(openedBefore);
       req.destroy();
       await new Promise((resolve) => setTimeout(resolve, 50));
       letGo();

@@ -2,10 +2,7 @@
 // alias. Handlers read schema → guard → load → authorize → act (tasks.service) → return.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Readable } from 'node:stream';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Database } from '../../db/database.js';
+import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../errors.js';
 import { parseId } from '../../lib/ids.js';
 import { currentUser } from '../../plugins/auth.js';
@@ -14,14 +11,12 @@ import { analyticsRouteOptions } from '../analytics/analytics.routes.js';
 import { listHistory } from './history.repository.js';
 import { parseDateTime } from './task-input.js';
 import { ETAG_HEADER_DOC, IfMatchHeadersSchema, parseIfMatch, taskETag, withETagHeader, withIfMatch } from './task-etag.js';
-import { canSeeTask, TASK_NOT_FOUND, taskListScope, type TaskScope } from './tasks.policy.js';
+import { canSeeTask, TASK_NOT_FOUND, taskListScope } from './tasks.policy.js';
 import {
   countTasks,
   findTaskRecord,
   findTaskRow,
-  findTaskRowsByIds,
   hydrateTasks,
-  listTaskIdPieces,
   listTaskRows,
   type TaskFilters,
 } from './tasks.repository.js';
@@ -35,10 +30,9 @@ import {
   TaskPublicSchema,
   TaskUpdateSchema,
   type TaskListQuery,
-  type TaskOrdering,
-  type TaskPublic,
 } from './tasks.schemas.js';
 import { bulkUpdateStatus, createTask, deleteTask, normalizeCreate, normalizeUpdate, updateTask } from './tasks.service.js';
+import { wholeListLimits, wholeListSender } from './whole-list.js';
 
 const TAGS = ['tasks'];
 const security = [{ bearerAuth: [] }];
@@ -59,91 +53,9 @@ export function toFilters(query: TaskListQuery): TaskFilters {
   };
 }
 
-/**
- * How a whole list is paced: ids read `idPiece` at a time and tasks read and serialized `slice` at
- * a time, each a few milliseconds of work, with a `turn` of the event loop between two so that
- * other requests run meanwhile. Tests make the pieces small and act between them.
- */
-export const wholeListPacing = {
-  idPiece: 5000,
-  slice: 500,
-  turn: (): Promise<unknown> => nextTurn(),
-};
-
-/**
- * How long a streamed whole list may take: its snapshot holds a connection and old row versions
- * (see db/read-snapshot.ts), so a client that stops reading does not keep them for ever.
- */
-const WHOLE_LIST_MAX_MS = 120_000;
-
-/** Every id of a whole list, in order (`db` is a snapshot: a task moving meanwhile is met once, where it was). */
-async function readWholeListIds(db: Database, scope: TaskScope, filters: TaskFilters, ordering: TaskOrdering, now: string): Promise<number[]> {
-  const ids: number[] = [];
-  for await (const piece of listTaskIdPieces(db, scope, filters, ordering, now, wholeListPacing.idPiece)) {
-    for (const id of piece) ids.push(id);
-    await wholeListPacing.turn();
-  }
-  return ids;
-}
-
-/**
- * A whole task list as JSON text, slice by slice: memory holds the ids and a slice or two, and
- * other requests run between slices.
- */
-async function* serializeTaskList(db: Database, ids: readonly number[]): AsyncGenerator<string> {
-  yield '[';
-  let first = true;
-  const { slice } = wholeListPacing;
-  for (let i = 0; i < ids.length; i += slice) {
-    // SQLite answers at once: without this, every slice (of every whole list under way) would run in one turn.
-    if (i > 0) await wholeListPacing.turn();
-    const tasks = await hydrateTasks(db, await findTaskRowsByIds(db, ids.slice(i, i + slice)));
-    if (tasks.length === 0) continue;
-    yield (first ? '' : ',') + tasks.map((task) => JSON.stringify(task)).join(',');
-    first = false;
-  }
-  yield ']';
-}
-
-/**
- * A whole list, every visible task exactly once: the ids, the count and the tasks are all read in
- * one snapshot, so tasks that change, appear or vanish meanwhile neither go missing nor come twice.
- * The snapshot ends when the answer is built or, when streamed, when the stream closes (finished,
- * failed, or the client gone), or after WHOLE_LIST_MAX_MS.
- */
-async function sendWholeList(
-  app: FastifyInstance,
-  reply: FastifyReply,
-  scope: TaskScope,
-  filters: TaskFilters,
-  ordering: TaskOrdering,
-  now: string,
-  offset: number,
-): Promise<TaskPublic[] | FastifyReply> {
-  const snapshot = await app.database.openSnapshot();
-  let streaming = false;
-  try {
-    const ids = await readWholeListIds(snapshot.db, scope, filters, ordering, now);
-    reply.header('x-total-count', String(ids.length));
-    const wanted = ids.slice(offset);
-    if (wanted.length <= wholeListPacing.slice) return await hydrateTasks(snapshot.db, await findTaskRowsByIds(snapshot.db, wanted));
-    const body = Readable.from(serializeTaskList(snapshot.db, wanted), { highWaterMark: 1 });
-    const tooLong = setTimeout(() => body.destroy(new Error('whole task list took too long to send')), WHOLE_LIST_MAX_MS).unref();
-    // 'close' comes after the generator has finished or been returned, even when it never started.
-    body.once('close', () => {
-      clearTimeout(tooLong);
-      void snapshot.release();
-    });
-    streaming = true;
-    // A stream skips the response serializer: serializeTaskList writes the TaskPublic objects as they are.
-    return reply.type('application/json; charset=utf-8').send(body as unknown as TaskPublic[]);
-  } finally {
-    if (!streaming) await snapshot.release();
-  }
-}
-
 export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const sendWholeList = wholeListSender(app);
 
   // Registered before "/:id" so that "analytics" is never read as an id.
   app.get('/analytics', analyticsRouteOptions(app, 'Task analytics (alias of /api/analytics)'));
@@ -160,14 +72,18 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
           'Filters combine with AND. Without `limit` the answer holds every matching task (as the original clients ' +
           'expect), read and written out in slices so that a large list neither fills memory nor holds up other ' +
           'requests; with `limit` (1–500) and `offset` it is one page. The total number of ' +
-          'matching tasks is in the `X-Total-Count` header.',
+          'matching tasks is in the `X-Total-Count` header. A whole list is read from one snapshot of the data, of ' +
+          `which a process has a few: while all are taken for ${wholeListLimits.waitMs / 1000} s the answer is a 503 ` +
+          `(retry, or page), a user may have ${wholeListLimits.perUser} whole lists under way (one more is a 429), and ` +
+          `an answer whose client takes nothing of it for ${wholeListLimits.idleMs / 1000} s, or that takes over ` +
+          `${wholeListLimits.maxMs / 60_000} minutes, is cut off.`,
         querystring: TaskListQuerySchema,
         response: {
           200: Type.Array(TaskPublicSchema, {
             description: 'A page of tasks; X-Total-Count carries the total',
             headers: { 'X-Total-Count': { type: 'integer', description: 'Number of tasks matching the filters, all pages' } },
           }),
-          ...errorResponses(401, 403, 422),
+          ...errorResponses(401, 403, 422, 429, 503),
         },
       },
       onRequest: app.requireUser,
@@ -180,7 +96,7 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
       const ordering = request.query.ordering ?? '-created_at';
       const offset = request.query.offset ?? 0;
       if (request.query.limit === undefined) {
-        return sendWholeList(app, reply, scope, filters, ordering, now, offset);
+        return sendWholeList(reply, user.id, scope, filters, ordering, now, offset);
       }
       const page = { limit: request.query.limit, offset };
       const [total, rows] = await Promise.all([countTasks(app.db, scope, filters, now), listTaskRows(app.db, scope, filters, ordering, page, now)]);
