@@ -19,7 +19,7 @@ import { UnprobedSqliteDialect } from './sqlite-dialect.js';
 import { maxSnapshots, postgresSnapshots, sqliteReader, sqliteSnapshots, type ReadSnapshot, type SnapshotWait } from './read-snapshot.js';
 import type { DB } from './schema.js';
 
-export { NoSnapshotFree, type ReadSnapshot, type SnapshotWait } from './read-snapshot.js';
+export type { ReadSnapshot, SnapshotWait } from './read-snapshot.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -34,10 +34,12 @@ export interface DatabaseHandle {
    * Opens a read snapshot (read-snapshot.ts): every read through its `db` sees the data as of the
    * first of them, whatever is written meanwhile, and other requests' statements go on unhindered.
    * The caller must release it, also on errors and aborted responses; a few are open at once
-   * (SQLite: 4; PostgreSQL: half the pool), later ones wait for one to end — as long as `wait`
-   * allows, or they reject with NoSnapshotFree.
+   * (`snapshots`), later ones wait for one to end — as long as `wait` allows, or they reject with
+   * SlotWaitEnded (lib/slots.ts).
    */
   openSnapshot(wait?: SnapshotWait): Promise<ReadSnapshot>;
+  /** How many snapshots may be open at once (SQLite: 4; PostgreSQL: half the pool). */
+  snapshots: number;
   /** Connections of the PostgreSQL pool (for metrics); absent on SQLite, which has one connection. */
   poolStats?(): PoolStats;
   close(): Promise<void>;
@@ -150,6 +152,7 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
       selectOne.get();
     },
     openSnapshot: (wait) => snapshots.open(wait),
+    snapshots: SQLITE_SNAPSHOTS,
     close: async () => {
       closed = true;
       await snapshots.close();
@@ -204,6 +207,7 @@ function createPostgres(
       await sql`select 1`.execute(db);
     },
     openSnapshot: postgresSnapshots(db, maxSnapshots(poolSize)),
+    snapshots: maxSnapshots(poolSize),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };

@@ -17,6 +17,10 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { UnprobedSqliteDialect } from './sqlite-dialect.js';
 import type { DB } from './schema.js';
+import { Slots, type SlotWait } from '../lib/slots.js';
+
+/** How long to wait for a snapshot while all are taken; the wait ends with SlotWaitEnded. */
+export type SnapshotWait = SlotWait;
 
 type Database = Kysely<DB>;
 
@@ -27,68 +31,8 @@ export interface ReadSnapshot {
   release(): Promise<void>;
 }
 
-/** How long to wait for a snapshot while all are taken (by default, as long as it takes). */
-export interface SnapshotWait {
-  waitMs?: number;
-  /** Stops waiting (the caller's client has gone). */
-  signal?: AbortSignal;
-}
-
-/** No snapshot became free within the wait, or the wait was called off. */
-export class NoSnapshotFree extends Error {
-  constructor(readonly reason: 'busy' | 'aborted') {
-    super(reason === 'busy' ? 'every read snapshot is taken' : 'the wait for a read snapshot was called off');
-    this.name = 'NoSnapshotFree';
-  }
-}
-
 /** Snapshots open at once, per process: on PostgreSQL at most half the pool, so other requests keep connections. */
 export const maxSnapshots = (poolSize: number): number => Math.max(1, Math.floor(poolSize / 2));
-
-/** A counting semaphore: `acquire` waits (first come, first served) while `max` holders are in. */
-class Slots {
-  private held = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly max: number) {}
-
-  /** Resolves once a slot is the caller's; rejects with NoSnapshotFree when the wait ends first. */
-  acquire({ waitMs = Infinity, signal }: SnapshotWait = {}): Promise<void> {
-    if (signal?.aborted) return Promise.reject(new NoSnapshotFree('aborted'));
-    if (this.held < this.max) {
-      this.held += 1;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const stopWaiting = (reason: 'busy' | 'aborted') => {
-        const index = this.waiting.indexOf(grant);
-        if (index < 0) return;
-        this.waiting.splice(index, 1);
-        settle();
-        reject(new NoSnapshotFree(reason));
-      };
-      const onAbort = () => stopWaiting('aborted');
-      const timer = Number.isFinite(waitMs) ? setTimeout(() => stopWaiting('busy'), waitMs) : undefined;
-      const settle = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      function grant() {
-        settle();
-        resolve();
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(grant);
-    });
-  }
-
-  /** Hands the slot to the next waiter, if any. */
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.held -= 1;
-  }
-}
 
 /** Runs `end` once, whoever asks first; errors are swallowed (the connection is given back regardless). */
 function once(end: () => Promise<void>): () => Promise<void> {

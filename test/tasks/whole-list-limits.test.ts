@@ -1,7 +1,8 @@
 // A whole list (§4, no `limit`) holds one of a few read snapshots while its answer is sent, so
-// holders are kept honest: a request waits a bounded time for one (then 503), a user has at most
-// two under way (then 429), a client that leaves stops waiting, and an answer whose client stops
-// taking it is cut off — while a slow client that keeps reading gets all of it.
+// holders are kept honest: a request waits a bounded time for one (then 503), one user's lists take
+// all but one at most (more wait their turn, then 429), a client that leaves stops waiting, and an
+// answer whose client stops taking it is cut off — while a slow client that keeps reading gets all
+// of it.
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -103,7 +104,10 @@ describe('whole lists and their snapshots', () => {
     expect(snapshots.opened).toBe(openedBefore);
   });
 
-  it('lets a user have two whole lists under way: a third is a 429, while other users are served', async () => {
+  it("lets one user's lists take all snapshots but one: one more of theirs waits its turn, then 429, while other users are served", async () => {
+    wholeListLimits.waitMs = 300;
+    const share = t.app.database.snapshots - 1;
+    expect(share).toBeGreaterThanOrEqual(1);
     let letGo!: () => void;
     const gate = new Promise<void>((resolve) => (letGo = resolve));
     let paused = 0;
@@ -112,21 +116,28 @@ describe('whole lists and their snapshots', () => {
       await gate;
     };
     try {
-      const underWay = [wholeList(manager), wholeList(manager)];
-      for (let i = 0; i < 100 && paused < 2; i++) await sleep(10);
-      const third = await wholeList(manager);
-      expect(third.statusCode).toBe(429);
-      expect(third.json()).toEqual({ detail: '2 whole task lists of yours are being sent already: wait for them, or page with limit' });
+      const underWay = Array.from({ length: share }, () => wholeList(manager));
+      for (let i = 0; i < 200 && paused < share; i++) await sleep(10);
+      expect(paused).toBe(share);
+      const oneMore = await wholeList(manager);
+      expect(oneMore.statusCode).toBe(429);
+      expect(oneMore.json()).toEqual({ detail: 'Your other whole task lists are still being sent: retry once they are, or page with limit' });
+      expect(oneMore.headers['retry-after']).toBe('5');
       wholeListPacing.turn = defaultPacing.turn;
-      const others = wholeList(dev);
+      const others = await wholeList(dev);
+      expect(others.statusCode).toBe(200);
       letGo();
-      expect((await others).statusCode).toBe(200);
       for (const res of await Promise.all(underWay)) expect(res.json()).toHaveLength(ALL_TASKS);
       expect((await wholeList(manager)).statusCode).toBe(200);
     } finally {
       letGo();
     }
   }, 30_000);
+
+  it('serves many whole lists of one user at once, each in turn', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => wholeList(dev)));
+    expect(answers.map((res) => res.statusCode)).toEqual(Array.from({ length: 20 }, () => 200));
+  });
 
   it('cuts off an answer whose client has stopped taking it, and gives its snapshot back', async () => {
     wholeListLimits.idleMs = 300;

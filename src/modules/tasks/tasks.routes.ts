@@ -74,8 +74,8 @@ export async function tasksRoutes(fastify: FastifyInstance): Promise<void> {
           'requests; with `limit` (1–500) and `offset` it is one page. The total number of ' +
           'matching tasks is in the `X-Total-Count` header. A whole list is read from one snapshot of the data, of ' +
           `which a process has a few: while all are taken for ${wholeListLimits.waitMs / 1000} s the answer is a 503 ` +
-          `(retry, or page), a user may have ${wholeListLimits.perUser} whole lists under way (one more is a 429), and ` +
-          `an answer whose client takes nothing of it for ${wholeListLimits.idleMs / 1000} s, or that takes over ` +
+          '(retry, or page); one user\'s whole lists take all snapshots but one at most, and more of theirs wait their turn ' +
+          `as long (then 429); an answer whose client takes nothing of it for ${wholeListLimits.idleMs / 1000} s, or that takes over ` +
           `${wholeListLimits.maxMs / 60_000} minutes, is cut off.`,
         querystring: TaskListQuerySchema,
         response: {

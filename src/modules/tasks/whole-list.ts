@@ -4,14 +4,16 @@
 // answer is streamed in chunks, read and serialized a slice at a time with loop turns between.
 //
 // A snapshot is a scarce thing (a few per process) held while the answer is sent, so its holders
-// are kept honest: a request waits a bounded time for one (then 503), a user has at most a couple
-// at once (then 429), a request whose client left stops waiting, and a stream is cut off when its
-// client stops taking data for a while or the whole answer takes too long.
+// are kept honest: a request waits a bounded time for one (then 503), one user's lists take all
+// but one of them at most (more wait their turn, then 429), a request whose client left stops
+// waiting, and a stream is cut off when its client stops taking data for a while or the whole
+// answer takes too long.
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { NoSnapshotFree, type Database } from '../../db/database.js';
+import type { Database } from '../../db/database.js';
 import { AppError, serviceUnavailable } from '../../errors.js';
+import { Slots, SlotWaitEnded } from '../../lib/slots.js';
 import type { TaskScope } from './tasks.policy.js';
 import { findTaskRowsByIds, hydrateTasks, listTaskIdPieces, type TaskFilters } from './tasks.repository.js';
 import type { TaskOrdering, TaskPublic } from './tasks.schemas.js';
@@ -29,10 +31,8 @@ export const wholeListPacing = {
 
 /** What a whole list may hold, and for how long (tests shorten them). */
 export const wholeListLimits = {
-  /** How long a request waits for a snapshot while all are taken; then 503. */
+  /** How long a request waits for its turn and a snapshot; then 429 (its user's other lists hold their share) or 503. */
   waitMs: 10_000,
-  /** Whole lists of one user under way at once, per process; one more is a 429. */
-  perUser: 2,
   /** A streamed answer whose client has taken nothing for this long is cut off. */
   idleMs: 30_000,
   /** A streamed answer still going after this long is cut off (the snapshot keeps old row versions alive). */
@@ -75,19 +75,49 @@ async function* serializeTaskList(db: Database, ids: readonly number[], taken: (
   yield ']';
 }
 
-const tooManyOfYours = () =>
-  new AppError(429, `${wholeListLimits.perUser} whole task lists of yours are being sent already: wait for them, or page with limit`, {
-    'retry-after': '5',
-  });
+const TOO_MANY_OF_YOURS = 'Your other whole task lists are still being sent: retry once they are, or page with limit';
+const TOO_MANY_AT_ONCE = 'Too many whole task lists are being sent at the moment: retry shortly, or page with limit';
 
-/** Sends whole lists, keeping count of each user's lists under way. */
+/**
+ * Sends whole lists. One user's lists hold at most all snapshots but one (so nobody can starve the
+ * others by holding answers open); more of theirs wait their turn.
+ */
 export function wholeListSender(app: FastifyInstance) {
-  const underWay = new Map<number, number>();
-  const finished = (userId: number) => {
-    const count = (underWay.get(userId) ?? 1) - 1;
-    if (count > 0) underWay.set(userId, count);
-    else underWay.delete(userId);
+  const perUser = Math.max(1, app.database.snapshots - 1);
+  const turns = new Map<number, Slots>();
+  const turnsOf = (userId: number) => {
+    let slots = turns.get(userId);
+    if (!slots) turns.set(userId, (slots = new Slots(perUser)));
+    return slots;
   };
+  const finished = (userId: number) => {
+    const slots = turns.get(userId);
+    slots?.release();
+    if (slots?.idle) turns.delete(userId);
+  };
+
+  /** Waits for the user's turn, then a snapshot, both within waitMs; gives up when the client leaves. */
+  async function openSnapshotFor(reply: FastifyReply, userId: number) {
+    const deadline = Date.now() + wholeListLimits.waitMs;
+    const clientGone = new AbortController();
+    const onClose = () => clientGone.abort();
+    reply.raw.once('close', onClose);
+    const userTurns = turnsOf(userId);
+    let turnTaken = false;
+    try {
+      await userTurns.acquire({ waitMs: wholeListLimits.waitMs, signal: clientGone.signal });
+      turnTaken = true;
+      return await app.database.openSnapshot({ waitMs: Math.max(deadline - Date.now(), 0), signal: clientGone.signal });
+    } catch (error) {
+      if (turnTaken) finished(userId);
+      else if (userTurns.idle) turns.delete(userId);
+      if (!(error instanceof SlotWaitEnded)) throw error;
+      if (!turnTaken) throw new AppError(429, TOO_MANY_OF_YOURS, { 'retry-after': '5' });
+      throw serviceUnavailable(TOO_MANY_AT_ONCE);
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  }
 
   /**
    * Answers with the whole list from `offset` on. The snapshot ends when the answer is built or,
@@ -102,46 +132,31 @@ export function wholeListSender(app: FastifyInstance) {
     now: string,
     offset: number,
   ): Promise<TaskPublic[] | FastifyReply> {
-    if ((underWay.get(userId) ?? 0) >= wholeListLimits.perUser) throw tooManyOfYours();
-    underWay.set(userId, (underWay.get(userId) ?? 0) + 1);
+    const held = await openSnapshotFor(reply, userId);
     let streaming = false;
     try {
-      const clientGone = new AbortController();
-      const onClose = () => clientGone.abort();
-      reply.raw.once('close', onClose);
-      let snapshot;
-      try {
-        snapshot = await app.database.openSnapshot({ waitMs: wholeListLimits.waitMs, signal: clientGone.signal });
-      } catch (error) {
-        if (!(error instanceof NoSnapshotFree)) throw error;
-        throw serviceUnavailable('Too many whole task lists are being sent at the moment: retry shortly, or page with limit');
-      } finally {
-        reply.raw.off('close', onClose);
-      }
-      const held = snapshot;
-      try {
-        const ids = await readWholeListIds(held.db, scope, filters, ordering, now);
-        reply.header('x-total-count', String(ids.length));
-        const wanted = ids.slice(offset);
-        if (wanted.length <= wholeListPacing.slice) return await hydrateTasks(held.db, await findTaskRowsByIds(held.db, wanted));
-        const idle = setTimeout(() => body.destroy(new Error('the client stopped taking the whole task list')), wholeListLimits.idleMs).unref();
-        const tooLong = setTimeout(() => body.destroy(new Error('whole task list took too long to send')), wholeListLimits.maxMs).unref();
-        const body = Readable.from(serializeTaskList(held.db, wanted, () => idle.refresh()), { highWaterMark: 1 });
-        // 'close' comes after the generator has finished or been returned, even when it never started.
-        body.once('close', () => {
-          clearTimeout(idle);
-          clearTimeout(tooLong);
-          finished(userId);
-          void held.release();
-        });
-        streaming = true;
-        // A stream skips the response serializer: serializeTaskList writes the TaskPublic objects as they are.
-        return reply.type('application/json; charset=utf-8').send(body as unknown as TaskPublic[]);
-      } finally {
-        if (!streaming) await held.release();
-      }
+      const ids = await readWholeListIds(held.db, scope, filters, ordering, now);
+      reply.header('x-total-count', String(ids.length));
+      const wanted = ids.slice(offset);
+      if (wanted.length <= wholeListPacing.slice) return await hydrateTasks(held.db, await findTaskRowsByIds(held.db, wanted));
+      const idle = setTimeout(() => body.destroy(new Error('the client stopped taking the whole task list')), wholeListLimits.idleMs).unref();
+      const tooLong = setTimeout(() => body.destroy(new Error('whole task list took too long to send')), wholeListLimits.maxMs).unref();
+      const body = Readable.from(serializeTaskList(held.db, wanted, () => idle.refresh()), { highWaterMark: 1 });
+      // 'close' comes after the generator has finished or been returned, even when it never started.
+      body.once('close', () => {
+        clearTimeout(idle);
+        clearTimeout(tooLong);
+        finished(userId);
+        void held.release();
+      });
+      streaming = true;
+      // A stream skips the response serializer: serializeTaskList writes the TaskPublic objects as they are.
+      return reply.type('application/json; charset=utf-8').send(body as unknown as TaskPublic[]);
     } finally {
-      if (!streaming) finished(userId);
+      if (!streaming) {
+        finished(userId);
+        await held.release();
+      }
     }
   };
 }
