@@ -15,6 +15,7 @@ import {
   type TableMetadata,
 } from 'kysely';
 import pg from 'pg';
+import { withDeadline } from '../lib/deadline.js';
 import { UnprobedSqliteDialect } from './sqlite-dialect.js';
 import { maxSnapshots, postgresSnapshots, sqliteReader, sqliteSnapshots, type ReadSnapshot, type SnapshotWait } from './read-snapshot.js';
 import type { DB } from './schema.js';
@@ -28,8 +29,12 @@ export type Database = Kysely<DB>;
 export interface DatabaseHandle {
   db: Database;
   dialect: DialectName;
-  /** Cheap liveness probe used by /health. */
-  ping(): Promise<void>;
+  /**
+   * Cheap liveness probe (/health, /health/ready): rejects when the database does not answer within
+   * `timeoutMs`. SQLite's runs synchronously on the connection, so it cannot outlast the call and
+   * sets no timer (on a busy instance /health would otherwise arm and clear one per probe).
+   */
+  ping(timeoutMs: number): Promise<void>;
   /**
    * Opens a read snapshot (read-snapshot.ts): every read through its `db` sees the data as of the
    * first of them, whatever is written meanwhile, and other requests' statements go on unhindered.
@@ -203,9 +208,7 @@ function createPostgres(
   return {
     db,
     dialect: 'postgres',
-    ping: async () => {
-      await sql`select 1`.execute(db);
-    },
+    ping: (timeoutMs) => withDeadline(sql`select 1`.execute(db), timeoutMs).then(() => undefined),
     openSnapshot: postgresSnapshots(db, maxSnapshots(poolSize)),
     snapshots: maxSnapshots(poolSize),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

@@ -24,13 +24,15 @@ export const auditPlugin = fp(
     app.decorate('audit', queue);
     app.decorateRequest('auditedErrorBody', null);
 
-    app.addHook('onSend', async (request, reply, payload) => {
+    // Callback-style hooks: every response runs them (an async hook costs a promise and a microtask
+    // turn each).
+    app.addHook('onSend', (request, reply, payload, done) => {
       if (reply.statusCode >= 400 && isApi(request)) request.auditedErrorBody = redactedResponse(payload);
-      return payload;
+      done(null, payload);
     });
 
-    app.addHook('onResponse', async (request, reply) => {
-      if (!isApi(request)) return;
+    app.addHook('onResponse', (request, reply, done) => {
+      if (!isApi(request)) return done();
       try {
         const userAgent = request.headers['user-agent'];
         queue.enqueue({
@@ -49,6 +51,7 @@ export const auditPlugin = fp(
       } catch (error) {
         request.log.error({ err: error }, 'could not queue the audit row');
       }
+      done();
     });
 
     app.addHook('onClose', async () => queue.flush());

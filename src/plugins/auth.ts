@@ -228,11 +228,12 @@ export const authPlugin = fp(
       };
     });
 
-    app.addHook('onSend', async (request, reply, payload) => {
+    // Callback style: every response runs it (an async hook costs a promise and a microtask turn).
+    app.addHook('onSend', (request, reply, payload, done) => {
       if (request.renewedAccessToken && reply.statusCode < 400) {
         reply.header('x-new-access-token', request.renewedAccessToken);
       }
-      return payload;
+      done(null, payload);
     });
   },
   { name: 'auth' },

@@ -23,8 +23,10 @@ export const webhooksPlugin = fp(
     }
     const worker = createDeliveryWorker({ db: app.db, config: app.config, clock: app.clock, log: app.log.child({ component: 'webhooks' }) });
     app.decorate('webhookWorker', worker);
-    app.addHook('onResponse', async (request, reply) => {
+    // Callback style: every response runs it (an async hook costs a promise and a microtask turn).
+    app.addHook('onResponse', (request, reply, done) => {
       if (!READS.has(request.method) && reply.statusCode < 400) worker.wake();
+      done();
     });
     app.addHook('onReady', async () => worker.start());
     // preClose: the attempts in flight record their outcome while the database is still open.

@@ -143,7 +143,7 @@ describe('jobs plugin', () => {
     it('logs each failure at error level and keeps running', async () => {
       const logs = captureLogs('debug');
       const closed = createDatabase(storage.url);
-      await closed.ping(); // opened (Kysely does not open a pool to close it) …
+      await closed.ping(5000); // opened (Kysely does not open a pool to close it) …
       await closed.close(); // … and closed
       const app = await buildApp(testConfig({ jobsEnabled: true, jobsIntervalSeconds: 1 }), {
         database: closed,

@@ -79,10 +79,10 @@ describe('health probes at once', () => {
     let pings = 0;
     const handle: DatabaseHandle = {
       ...database,
-      ping: async () => {
+      ping: async (timeoutMs) => {
         pings += 1;
         await new Promise<void>((resolve) => held.push(resolve));
-        return database.ping();
+        return database.ping(timeoutMs);
       },
     };
     return { handle, pings: () => pings, release: () => held.splice(0).forEach((resolve) => resolve()) };

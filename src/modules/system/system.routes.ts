@@ -2,6 +2,7 @@
 // Redis) and the root index.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { withDeadline } from '../../lib/deadline.js';
 
 const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')]),
@@ -27,7 +28,7 @@ type Probe = 'ok' | 'unavailable';
 export async function systemRoutes(app: FastifyInstance): Promise<void> {
   const probe = async (what: string, ping: () => Promise<void>): Promise<Probe> => {
     try {
-      await withTimeout(ping(), HEALTH_PROBE_TIMEOUT_MS);
+      await ping();
       return 'ok';
     } catch (error) {
       app.log.warn({ err: error }, `readiness check: ${what} unreachable`);
@@ -49,8 +50,8 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
     },
     async (_request, reply) => {
       const [database, redis] = await Promise.all([
-        probe('database', () => app.database.ping()),
-        app.config.redisUrl === null ? ('disabled' as const) : probe('Redis', () => app.notificationBus.ping()),
+        probe('database', () => app.database.ping(HEALTH_PROBE_TIMEOUT_MS)),
+        app.config.redisUrl === null ? ('disabled' as const) : probe('Redis', () => withDeadline(app.notificationBus.ping(), HEALTH_PROBE_TIMEOUT_MS)),
       ]);
       const unavailable = [database === 'unavailable' && 'database', redis === 'unavailable' && 'Redis'].filter((name) => name !== false);
       const problems = [...(app.draining ? ['shutting down'] : []), ...(unavailable.length > 0 ? [`${unavailable.join(' and ')} unavailable`] : [])];
@@ -65,7 +66,7 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
   // so a database that goes down is reported at once.
   let pingInFlight: Promise<Probe> | null = null;
   const pingShared = (): Promise<Probe> => {
-    pingInFlight ??= withTimeout(app.database.ping(), HEALTH_PROBE_TIMEOUT_MS).then(
+    pingInFlight ??= app.database.ping(HEALTH_PROBE_TIMEOUT_MS).then(
       () => {
         pingInFlight = null;
         return 'ok' as const;
@@ -109,12 +110,4 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
     },
     async () => ({ message: `Welcome to ${app.config.appName} API`, docs: '/docs', health: '/health' }),
   );
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
