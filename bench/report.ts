@@ -25,8 +25,10 @@ export interface Row {
   cpu?: CpuUse;
   /** Throughput of this scenario's ceiling in the same run. */
   ceilingRps?: number;
-  /** Server CPU seconds per request of this scenario's ceiling in the same run. */
-  ceilingCpuPerRequest?: number;
+  /** This scenario's throughput over its ceiling's: the median of the ratios of slices measured back to back. */
+  ceilingRatio?: number;
+  /** The ceiling's server CPU per answer over this scenario's, the same way. */
+  ceilingRatioByCpu?: number;
   bytes?: number;
   note?: string;
 }
@@ -74,7 +76,7 @@ export function resultsTable(rows: Row[]): string {
       String(r.errors),
       r.rss > 0 ? `${(r.rss / MiB).toFixed(0)} MiB` : '',
       r.ceilingRps === undefined ? '' : fixed(r.ceilingRps, 0),
-      r.ceilingRps === undefined ? '' : `${((r.rps / r.ceilingRps) * 100).toFixed(0)} %`,
+      r.ceilingRatio === undefined || !Number.isFinite(r.ceilingRatio) ? '' : `${(r.ceilingRatio * 100).toFixed(0)} %`,
       size(r.bytes),
       cpuPerRequest(r),
       coresBusy(r.cpu),

@@ -170,7 +170,7 @@ async function compareScale(bench: Bench, tasks: number, rows: Row[]): Promise<A
         { server: servers[1] as Served, next: large[name].next },
       ]);
       if (!a || !b) continue;
-      const ratio = a.requests > 0 && b.requests > 0 ? b.rps / a.rps : Number.NaN;
+      const ratio = a.requests > 0 && b.requests > 0 ? pairedRatio(b, a, (slice) => slice.rps) : Number.NaN;
       rows.push(row(`${name} (${bench.ctx.tasks} tasks)`, a));
       rows.push(row(`${name} (${tasks} tasks)`, b, `${(ratio * 100).toFixed(0)} % of its rate at ${bench.ctx.tasks}`));
       ratios.push({ name, ratio });
@@ -214,8 +214,9 @@ async function settle(previous: LoadResult): Promise<void> {
   await new Promise((r) => setTimeout(r, pause));
 }
 
-/** Slices each contender's run is cut into when several are measured in turn. */
-const ROUNDS = 3;
+/** How long a slice lasts, at least, when several contenders are measured in turn, and how many at most. */
+const SLICE_SECONDS = 2;
+const MAX_ROUNDS = 10;
 
 interface Contender {
   server: Served;
@@ -260,7 +261,35 @@ function addCpu(a: CpuUse | undefined, b: CpuUse): CpuUse {
   };
 }
 
-type Measured = LoadResult & { rss: number; cpu?: CpuUse };
+/** One contender's slice: its throughput and server CPU seconds per answer (when measured). */
+interface Slice {
+  rps: number;
+  cpuPerRequest: number | undefined;
+}
+
+type Answered = LoadResult & { rss: number; cpu?: CpuUse };
+type Measured = Answered & { slices: Slice[] };
+
+const median = (values: number[]): number => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+/**
+ * `a` against `b` slice by slice (each pair measured back to back), the median of those ratios: a
+ * minute in which the machine's other load slows everything down weighs on one pair, not on the
+ * whole comparison as it does on the totals.
+ */
+function pairedRatio(a: Measured, b: Measured, of: (slice: Slice) => number | undefined): number {
+  return median(a.slices.map((slice, k) => {
+    const other = b.slices[k];
+    const [x, y] = [of(slice), other === undefined ? undefined : of(other)];
+    return x === undefined || y === undefined || y === 0 ? Number.NaN : x / y;
+  }));
+}
+
 
 /**
  * Warm-up (not counted), then the measured runs with each server's RSS sampled throughout and the CPU
@@ -271,8 +300,9 @@ type Measured = LoadResult & { rss: number; cpu?: CpuUse };
 async function measure(bench: Bench, contenders: Contender[]): Promise<Measured[]> {
   const { connections, duration, warmup } = bench.options;
   for (const c of contenders) if (warmup > 0) await settle(await drive({ url: c.server.url, connections, duration: warmup, next: c.next }));
-  const rounds = contenders.length > 1 ? Math.max(1, Math.min(ROUNDS, duration)) : 1;
+  const rounds = contenders.length > 1 ? Math.max(1, Math.min(MAX_ROUNDS, Math.floor(duration / SLICE_SECONDS))) : 1;
   const parts: LoadResult[][] = contenders.map(() => []);
+  const slices: Slice[][] = contenders.map(() => []);
   const rss = contenders.map(() => 0);
   const cpu: Array<CpuUse | undefined> = contenders.map(() => undefined);
   for (let round = 0; round < rounds; round++) {
@@ -280,24 +310,21 @@ async function measure(bench: Bench, contenders: Contender[]): Promise<Measured[
       const sampling = sampler(() => c.server.rss());
       const meter = cpuMeter(bench, c.server);
       const result = await drive({ url: c.server.url, connections, duration: duration / rounds, next: c.next });
-      cpu[k] = addCpu(cpu[k], meter.stop());
+      const used = meter.stop();
+      cpu[k] = addCpu(cpu[k], used);
       parts[k]?.push(result);
+      slices[k]?.push({ rps: result.rps, cpuPerRequest: result.requests === 0 ? undefined : used.server / result.requests });
       rss[k] = Math.max(rss[k] ?? 0, sampling.stop());
       await settle(result);
     }
   }
-  return parts.map((p, k) => ({ ...combine(p), rss: rss[k] ?? 0, cpu: cpu[k] }));
-}
-
-/** Server CPU seconds per answered request, when measured. */
-function cpuPerRequest(result: Measured): number | undefined {
-  return result.cpu === undefined || result.requests === 0 ? undefined : result.cpu.server / result.requests;
+  return parts.map((p, k) => ({ ...combine(p), rss: rss[k] ?? 0, cpu: cpu[k], slices: slices[k] ?? [] }));
 }
 
 /** Scenarios (and ceilings) in which not one answer completed within the run: measured nothing. */
 const emptyRuns: string[] = [];
 
-function row(name: string, result: Measured, note?: string): Row {
+function row(name: string, result: Answered, note?: string): Row {
   if (result.requests === 0) {
     emptyRuns.push(name);
     note = [note, 'no answer completed within the run'].filter(Boolean).join('; ');
@@ -378,7 +405,13 @@ async function runScenario(bench: Bench, server: Served, scenario: HttpScenario,
   if (!result || !bare) return;
   rows.push(row(ceiling.label, bare, 'bare node:http'));
   if (bare.errors > 0) bench.problems.push(`${ceiling.label}: ${bare.errors} errors`);
-  rows.push({ ...row(scenario.name, result), ceilingRps: bare.rps, ceilingCpuPerRequest: cpuPerRequest(bare) });
+  rows.push({
+    ...row(scenario.name, result),
+    ceilingRps: bare.rps,
+    ceilingRatio: pairedRatio(result, bare, (slice) => slice.rps),
+    // Inverted: less CPU per answer is the better side.
+    ceilingRatioByCpu: pairedRatio(bare, result, (slice) => slice.cpuPerRequest),
+  });
 }
 
 async function runWsFanout(bench: Bench, server: Served, rows: Row[]): Promise<FanoutResult> {
@@ -436,11 +469,10 @@ function evaluateTargets(
   const find = (name: string) => rows.find((r) => r.scenario === name);
   const ratioTarget = (name: string, minimum: number): Target => {
     const r = find(name);
-    if (r?.ceilingRps === undefined) return { name: `${name} ≥ ${minimum * 100} % of its ceiling`, measured: '—', pass: null };
-    const ratio = r.rps / r.ceilingRps;
-    const own = r.cpu === undefined ? undefined : r.cpu.server / Math.max(1, r.rps * r.cpu.seconds);
+    if (r?.ceilingRatio === undefined || !Number.isFinite(r.ceilingRatio)) return { name: `${name} ≥ ${minimum * 100} % of its ceiling`, measured: '—', pass: null };
+    const ratio = r.ceilingRatio;
     // The same comparison in server CPU per request: what the ratio would be on a machine with cores to spare.
-    const byCpu = own !== undefined && r.ceilingCpuPerRequest !== undefined && own > 0 ? ` (by server CPU per request: ${((r.ceilingCpuPerRequest / own) * 100).toFixed(0)} %)` : '';
+    const byCpu = r.ceilingRatioByCpu !== undefined && Number.isFinite(r.ceilingRatioByCpu) ? ` (by server CPU per request: ${(r.ceilingRatioByCpu * 100).toFixed(0)} %)` : '';
     return { name: `${name} ≥ ${minimum * 100} % of its ceiling`, measured: `${(ratio * 100).toFixed(0)} %${byCpu}`, pass: ratio >= minimum };
   };
   const reads = ['health', 'list', 'list-all', 'list-dev', 'get', 'analytics', 'notifications'];
@@ -530,9 +562,10 @@ async function compareWorkers(bench: Bench, scenarios: HttpScenario[], rows: Row
       const comparable = one.requests > 0 && two.requests > 0;
       const bound = speedupBound(one, cpus().length);
       rows.push(row(`${scenario.name} (WEB_CONCURRENCY=1)`, one));
-      const note = comparable ? `${(two.rps / one.rps).toFixed(2)} × one process${bound === null ? '' : `; the ${cpus().length} cores allow at most ${bound.toFixed(2)} ×`}` : 'not compared';
+      const speedup = pairedRatio(two, one, (slice) => slice.rps);
+      const note = comparable ? `${speedup.toFixed(2)} × one process${bound === null ? '' : `; the ${cpus().length} cores allow at most ${bound.toFixed(2)} ×`}` : 'not compared';
       rows.push(row(`${scenario.name} (WEB_CONCURRENCY=2)`, two, note));
-      if (comparable) ratios.push(two.rps / one.rps);
+      if (comparable) ratios.push(speedup);
       if (comparable && bound !== null) bounds.push(bound);
     }
   } finally {
