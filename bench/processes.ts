@@ -60,10 +60,18 @@ export function cpuSeconds(pid: number | string): number {
 
 /**
  * CPU seconds used so far by every PostgreSQL process on the machine (the postmaster's children:
- * backends, the WAL writer, …). Other clients' work is counted too: on a quiet machine it is ours.
+ * backends, the WAL writer, …), and by those that have exited: a backend that ends during a slice
+ * (a pool closing a connection) takes its own times with it, but the postmaster, having reaped it,
+ * carries them in its children's times (cutime + cstime, fields 16 and 17). Other clients' work is
+ * counted too: on a quiet machine it is ours.
  */
 export function postgresCpuSeconds(): number {
-  return processIds().reduce((sum, pid) => (statFields(pid)?.comm === 'postgres' ? sum + cpuSeconds(pid) : sum), 0);
+  return processIds().reduce((sum, pid) => {
+    const stat = statFields(pid);
+    if (stat?.comm !== 'postgres') return sum;
+    const [user, system, reapedUser, reapedSystem] = stat.fields.slice(11, 15).map(Number);
+    return sum + ((user ?? 0) + (system ?? 0) + (reapedUser ?? 0) + (reapedSystem ?? 0)) / TICKS_PER_SECOND;
+  }, 0);
 }
 
 export interface SpawnOptions {
