@@ -57,8 +57,11 @@ export function verifyJwt(token: string, secret: string, now = Math.floor(Date.n
   const [headerPart, bodyPart, signaturePart] = parts as [string, string, string];
   const header = decodeJson(headerPart);
   if (header.alg !== 'HS256') throw new JwtError('algorithm');
-  const expected = sign(`${headerPart}.${bodyPart}`, secret);
-  const given = Buffer.from(signaturePart, 'base64url');
+  // Compared as text, not as decoded bytes: Node's base64url decoder ignores the unused low bits of
+  // the last character (and characters outside the alphabet), so other spellings decode to the
+  // same signature; only the one encoding the service issues is accepted.
+  const expected = Buffer.from(sign(`${headerPart}.${bodyPart}`, secret).toString('base64url'));
+  const given = Buffer.from(signaturePart);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new JwtError('signature');
   const payload = decodeJson(bodyPart);
   if (typeof payload.exp !== 'number' || payload.exp <= now) throw new JwtError('expired', payload);

@@ -62,6 +62,21 @@ describe('verified tokens are kept, and every rule still holds for them', () => 
     expect(reason(() => verifyJwt(`${none}.${token.split('.')[1]}.${signature}`, SECRET, NOW))).toBe('algorithm');
   });
 
+  it('refuses every other spelling of a valid signature: unused low bits of its last character set, padding, stray characters', () => {
+    const token = signJwt({ sub: '5', role: 'developer', exp: NOW + 600 }, SECRET);
+    const [header, body, signature] = token.split('.') as [string, string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // 32 bytes in 43 characters: the last one carries 4 bits, its 2 low bits are unused.
+    const last = alphabet.indexOf(signature.at(-1) as string);
+    const sameBytes = [1, 2, 3].map((low) => `${signature.slice(0, -1)}${alphabet[(last & ~3) | ((last + low) & 3)]}`);
+    const spellings = [...sameBytes, `${signature}=`, `${signature.slice(0, 10)}*${signature.slice(10)}`, `${signature} `];
+    for (const spelling of spellings) {
+      expect(Buffer.from(spelling, 'base64url').equals(Buffer.from(signature, 'base64url')), spelling).toBe(true);
+      expect(reason(() => verifyJwt(`${header}.${body}.${spelling}`, SECRET, NOW)), spelling).toBe('signature');
+    }
+    expect(verifyJwt(token, SECRET, NOW)).toMatchObject({ sub: '5' });
+  });
+
   it('keeps the payload from being changed through the kept copy', () => {
     const token = signJwt({ sub: '5', exp: NOW + 600 }, SECRET);
     const payload = verifyJwt(token, SECRET, NOW);
