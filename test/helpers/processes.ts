@@ -61,7 +61,14 @@ export async function startServer(env: NodeJS.ProcessEnv, timeoutMs = 20_000, sc
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  // 'exit' can come before the last of the output has been read from the pipes: wait for them to
+  // end too (briefly: a worker of a cluster that outlives its primary would hold them open).
+  const ended = (stream: NodeJS.ReadableStream | null) => new Promise<void>((done) => (stream === null ? done() : stream.once('end', done)));
+  const outputEnded = Promise.all([ended(child.stdout), ended(child.stderr)]);
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code))).then(async (code) => {
+    await Promise.race([outputEnded, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    return code;
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitUntilServing(`${url}/health`, () => child.exitCode !== null, timeoutMs, () => output);
   return {
