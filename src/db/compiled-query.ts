@@ -2,7 +2,7 @@
 // values: for the few statements every request runs (the session check, a task by id, a page's
 // tags), building and compiling anew cost a noticeable share of the request's CPU.
 import type { Compilable, CompiledQuery } from 'kysely';
-import { prepareOnPostgres, type Database } from './database.js';
+import { prepareOnPostgres, readDirectly, type Database } from './database.js';
 
 /** Stands for one argument (or one item of an array argument) while the query is built. */
 class Slot {
@@ -90,8 +90,9 @@ export function compiledOnce<A extends Array<string | number | readonly number[]
       const arg = args[source.arg];
       return source.item < 0 ? arg : (arg as readonly number[])[source.item];
     });
-    const result = await db.executeQuery<R>({ ...compiled, parameters } as CompiledQuery<R>);
-    return result.rows;
+    const query = { ...compiled, parameters } as CompiledQuery<R>;
+    const rows = readDirectly(db, query) as R[] | Promise<R[]> | undefined;
+    return rows ?? (await db.executeQuery<R>(query)).rows;
   };
 
   return {

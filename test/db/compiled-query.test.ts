@@ -65,6 +65,20 @@ describe('compiledOnce', () => {
     expect(names).toEqual(['epsilon']);
   });
 
+  it('run outside a transaction in progress, never sees its uncommitted writes', async () => {
+    let readDuring: Promise<string[]> | undefined;
+    const rolledBack = db.transaction().execute(async (trx) => {
+      await trx.insertInto('tags').values({ name: 'zeta-uncommitted', created_at: '2026-01-01T00:00:00.000Z' }).execute();
+      readDuring = tagsNamedLike.execute(db, 'zeta%', 0).then((rows) => rows.map((row) => row.name));
+      // Give the read every chance to run while the transaction is still open.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      throw new Error('roll back');
+    });
+    await expect(rolledBack).rejects.toThrow('roll back');
+    expect(await readDuring).toEqual([]);
+    expect(await tagsNamedLike.execute(db, 'zeta%', 0)).toEqual([]);
+  });
+
   it('refuses a build that does not pass an argument to the query', async () => {
     const ignoring = compiledOnce((db, _unused: number) => db.selectFrom('tags').select('tags.id'));
     await expect(ignoring.execute(db, 1)).rejects.toThrow(/0 of 1 arguments/);
