@@ -3,6 +3,7 @@
 // batches after the response has gone (modules/audit/audit-queue.ts). Closing the app flushes it.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { isoString } from '../lib/clock.js';
 import { AuditQueue } from '../modules/audit/audit-queue.js';
 import { redactedJson, redactedResponse } from '../modules/audit/redact.js';
 
@@ -46,7 +47,7 @@ export const auditPlugin = fp(
           ip: clip(request.ip, 64),
           user_agent: clip(typeof userAgent === 'string' ? userAgent : undefined, 512),
           duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-          timestamp: app.clock.now().toISOString(),
+          timestamp: isoString(app.clock.now()),
         });
       } catch (error) {
         request.log.error({ err: error }, 'could not queue the audit row');

@@ -3,6 +3,7 @@
 // of tasks.
 import type { Database } from '../../db/database.js';
 import type { Role } from '../../db/schema.js';
+import { isoString } from '../../lib/clock.js';
 import { taskStats, type TaskCounts, type TaskStats } from './analytics.repository.js';
 
 export interface Analytics {
@@ -32,7 +33,7 @@ function counts(stats: TaskStats): TaskCounts {
 }
 
 export async function getAnalytics(db: Database, user: { id: number; role: Role }, now: Date): Promise<Analytics> {
-  const instant = now.toISOString();
+  const instant = isoString(now);
   const [mine, team] = await Promise.all([
     taskStats(db, { assignedTo: user.id }, instant),
     user.role === 'developer' ? undefined : taskStats(db, {}, instant),
