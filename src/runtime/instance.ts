@@ -12,6 +12,7 @@ import { answerMetricsCollection, requestGroupMetrics } from './cluster-metrics.
 import { logDestination, startupSummary } from './log-output.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { onShutdownRequests } from './signals.js';
+import { lowerHelperThreadPriority } from './thread-priority.js';
 
 /** How often connections that fell idle while draining are closed. */
 const IDLE_SWEEP_MS = 250;
@@ -97,6 +98,8 @@ export async function runInstance(baseConfig: Config, { worker }: InstanceOption
     app.log.warn(`Redis did not answer within ${REDIS_WARMUP_MS} ms; listening without it`);
   }
   await app.listen({ host: config.host, port: config.port });
+  // Hashing (a login storm) never holds the loop back: see runtime/thread-priority.ts.
+  app.log.debug(lowerHelperThreadPriority(), 'helper threads at a lower priority than the event loop');
   if (!inCluster && config.metricsEnabled && config.metricsPort !== null) {
     const registry = app.metricsRegistry;
     metricsServer = await startMetricsServer({

@@ -95,6 +95,18 @@ describe('one production process', () => {
     expect(JSON.parse(ready.body ?? '')).toEqual({ status: 'ready', database: 'ok', redis: 'ok' });
   });
 
+  it.runIf(existsSync('/proc/self/task'))('runs its event loop before its other threads: every helper thread (libuv pool, V8) at a lower priority', () => {
+    const pid = server.child.pid as number;
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (after the command in parentheses).
+    const niceness = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    const threads = readdirSync(`/proc/${pid}/task`);
+    expect(niceness(String(pid))).toBe(0);
+    const helpers = threads.filter((tid) => tid !== String(pid));
+    // V8's platform workers and libuv's 4 pool threads at least.
+    expect(helpers.length).toBeGreaterThanOrEqual(5);
+    for (const tid of helpers) expect(niceness(tid), `thread ${tid}`).toBe(10);
+  });
+
   it('serves metrics on METRICS_PORT only, counting requests by route template', async () => {
     const headers = await login(server.url, 'prod_dev');
     for (let i = 0; i < 3; i += 1) expect((await call(`${server.url}/api/tasks/77${i}`, { headers })).status).toBe(404);
