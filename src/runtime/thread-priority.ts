@@ -7,10 +7,12 @@
 // as soon as it has work and gives the others every cycle it leaves. On an idle core nothing is
 // slower; only requests stop queueing behind hashing.
 import { readdirSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 
 /** How much lower the other threads' priority is: a CPU-time weight about a tenth of the loop's. */
 export const HELPER_NICENESS = 10;
+/** The lowest priority Linux has. */
+const LOWEST = 19;
 
 export interface ThreadPriority {
   /** Threads whose priority was lowered. */
@@ -20,9 +22,11 @@ export interface ThreadPriority {
 }
 
 /**
- * Lowers the priority of every thread of the process but the main one (the event loop). Call it once
- * the process is serving: libuv starts its pool's threads on the pool's first job (by then the
- * module loader's file reads have run there), V8 its helpers at start-up.
+ * Lowers the priority of every thread of the process but the main one (the event loop) to
+ * HELPER_NICENESS below the main thread's own (at most to the lowest there is), never raising one:
+ * a process started with `nice` keeps its helpers below its loop. Call it once the process is
+ * serving: libuv starts its pool's threads on the pool's first job (by then the module loader's file
+ * reads have run there), V8 its helpers at start-up.
  */
 export function lowerHelperThreadPriority(): ThreadPriority {
   let threads: number[];
@@ -31,11 +35,13 @@ export function lowerHelperThreadPriority(): ThreadPriority {
   } catch {
     return { lowered: 0, skipped: 'no /proc/self/task (not Linux)' };
   }
+  const target = Math.min(LOWEST, getPriority(process.pid) + HELPER_NICENESS);
   let lowered = 0;
   for (const id of threads) {
     if (id === process.pid) continue;
     try {
-      setPriority(id, HELPER_NICENESS);
+      if (getPriority(id) >= target) continue;
+      setPriority(id, target);
       lowered++;
     } catch {
       // The thread ended meanwhile, or a policy forbids it: that thread keeps its priority.
