@@ -142,8 +142,10 @@ function createSqlite(path: string, log?: (e: { query: { sql: string } }) => voi
     if (raw.inTransaction || !raw.open) return undefined;
     const statement = statements.prepare(query.sql) as unknown as DriverStatement;
     if (!statement.reader) return undefined;
+    const rows = statement.all(query.parameters);
+    // As Kysely logs: a statement that ran, once it has.
     log?.({ query });
-    return statement.all(query.parameters);
+    return rows;
   });
   // A private in-memory database has no second connection: there a snapshot is the shared
   // connection itself, not isolated from writes made meanwhile (tests and demos only).
@@ -217,10 +219,11 @@ function createPostgres(
   // What Kysely's driver does for a statement outside a transaction, without its executor: a pooled
   // connection, the query (named when prepareOnPostgres asked for it), the connection back.
   directReaders.set(db, async (query) => {
-    log?.({ query });
     const client = await pool.connect();
     try {
-      return (await client.query(query.sql, query.parameters as unknown[])).rows as unknown[];
+      const { rows } = await client.query(query.sql, query.parameters as unknown[]);
+      log?.({ query });
+      return rows as unknown[];
     } finally {
       client.release();
     }

@@ -79,6 +79,17 @@ describe('compiledOnce', () => {
     expect(await tagsNamedLike.execute(db, 'zeta%', 0)).toEqual([]);
   });
 
+  it('reports a statement to onQuery once it ran, as Kysely does: a read that fails is not counted', async () => {
+    const failing = compiledOnce((db, text: string) => ({
+      compile: () => (testDatabaseUrl() === undefined ? sql<{ x: unknown }>`select json(${text}) as x` : sql<{ x: unknown }>`select cast(${text} as integer) as x`).compile(db),
+    }));
+    queries.length = 0;
+    await expect(failing.execute(db, 'not a number, not JSON')).rejects.toThrow();
+    expect(queries).toEqual([]);
+    await tagsNamedLike.execute(db, 'a%', 0);
+    expect(queries).toHaveLength(1);
+  });
+
   it('refuses a build that does not pass an argument to the query', async () => {
     const ignoring = compiledOnce((db, _unused: number) => db.selectFrom('tags').select('tags.id'));
     await expect(ignoring.execute(db, 1)).rejects.toThrow(/0 of 1 arguments/);
