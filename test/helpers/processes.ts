@@ -66,7 +66,9 @@ export async function startServer(env: NodeJS.ProcessEnv, timeoutMs = 20_000, sc
   const ended = (stream: NodeJS.ReadableStream | null) => new Promise<void>((done) => (stream === null ? done() : stream.once('end', done)));
   const outputEnded = Promise.all([ended(child.stdout), ended(child.stderr)]);
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code))).then(async (code) => {
-    await Promise.race([outputEnded, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([outputEnded, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
     return code;
   });
   const url = `http://127.0.0.1:${port}`;
