@@ -19,7 +19,7 @@ import { hashPassword } from '../src/lib/hash.js';
 import { ROOT } from '../test/helpers/processes.js';
 import { productionBuild } from '../test/helpers/production-build.js';
 import { runFanout, type FanoutResult } from './fanout.js';
-import { combine, drive, type LoadResult } from './load.js';
+import { combine, drive, type LoadResult, type Requests } from './load.js';
 import { parseOptions, type BenchOptions, type ScenarioName } from './options.js';
 import { postgresCpuSeconds, sampler, spawnServer, type Served } from './processes.js';
 import { machine, resultsTable, targetsTable, type CpuUse, type Row, type Target } from './report.js';
@@ -166,8 +166,8 @@ async function compareScale(bench: Bench, tasks: number, rows: Row[]): Promise<A
       const problem = await probe(servers[1]?.url ?? '', large[name]);
       if (problem !== null) bench.problems.push(`${name} at ${tasks} tasks: ${problem}`);
       const [a, b] = await measure(bench, [
-        { server: servers[0] as Served, next: small[name].next },
-        { server: servers[1] as Served, next: large[name].next },
+        { server: servers[0] as Served, requests: small[name].request },
+        { server: servers[1] as Served, requests: large[name].request },
       ]);
       if (!a || !b) continue;
       const ratio = a.requests > 0 && b.requests > 0 ? pairedRatio(b, a, (slice) => slice.rps) : Number.NaN;
@@ -220,7 +220,7 @@ const MAX_ROUNDS = 10;
 
 interface Contender {
   server: Served;
-  next: HttpScenario['next'];
+  requests: Requests;
 }
 
 /** CPU seconds this process (the load generator) has used so far. */
@@ -299,7 +299,7 @@ function pairedRatio(a: Measured, b: Measured, of: (slice: Slice) => number | un
  */
 async function measure(bench: Bench, contenders: Contender[]): Promise<Measured[]> {
   const { connections, duration, warmup } = bench.options;
-  for (const c of contenders) if (warmup > 0) await settle(await drive({ url: c.server.url, connections, duration: warmup, next: c.next }));
+  for (const c of contenders) if (warmup > 0) await settle(await drive({ url: c.server.url, connections, duration: warmup, requests: c.requests }));
   const rounds = contenders.length > 1 ? Math.max(1, Math.min(MAX_ROUNDS, Math.floor(duration / SLICE_SECONDS))) : 1;
   const parts: LoadResult[][] = contenders.map(() => []);
   const slices: Slice[][] = contenders.map(() => []);
@@ -309,7 +309,7 @@ async function measure(bench: Bench, contenders: Contender[]): Promise<Measured[
     for (const [k, c] of contenders.entries()) {
       const sampling = sampler(() => c.server.rss());
       const meter = cpuMeter(bench, c.server);
-      const result = await drive({ url: c.server.url, connections, duration: duration / rounds, next: c.next });
+      const result = await drive({ url: c.server.url, connections, duration: duration / rounds, requests: c.requests });
       const used = meter.stop();
       cpu[k] = addCpu(cpu[k], used);
       parts[k]?.push(result);
@@ -371,13 +371,13 @@ interface LoginStorm {
 async function runLogin(bench: Bench, server: Served, scenario: HttpScenario, rows: Row[]): Promise<LoginStorm> {
   const { connections, duration } = bench.options;
   const probeSeconds = Math.min(duration, 5);
-  const health = { next: () => ({ method: 'GET' as const, path: '/health' }) };
+  const health = { requests: { method: 'GET' as const, path: '/health' } };
   log('raw bcrypt rate (in this process, all cores)');
   const rawRate = await rawBcryptRate(bench.passwordHash, probeSeconds);
   const idleProbe = await drive({ url: server.url, connections: PROBE_CONNECTIONS, duration: probeSeconds, overallRate: PROBE_RATE, ...health });
   const rss = sampler(() => server.rss());
   const [storm, stormProbe] = await Promise.all([
-    drive({ url: server.url, connections, duration, next: scenario.next }),
+    drive({ url: server.url, connections, duration, requests: scenario.request }),
     (async () => {
       await new Promise((r) => setTimeout(r, Math.max(0, (duration - probeSeconds) * 500)));
       return drive({ url: server.url, connections: PROBE_CONNECTIONS, duration: probeSeconds, overallRate: PROBE_RATE, ...health });
@@ -394,13 +394,13 @@ async function runScenario(bench: Bench, server: Served, scenario: HttpScenario,
   const ceiling = CEILING_OF[scenario.name];
   const ceilingServer = ceiling === undefined ? undefined : bench.ceilings.get(ceiling.kind);
   if (ceiling === undefined || ceilingServer === undefined) {
-    const [result] = await measure(bench, [{ server, next: scenario.next }]);
+    const [result] = await measure(bench, [{ server, requests: scenario.request }]);
     if (result) rows.push(row(scenario.name, result));
     return;
   }
   const [result, bare] = await measure(bench, [
-    { server, next: scenario.next },
-    { server: ceilingServer, next: () => ({ method: 'GET', path: ceiling.path }) },
+    { server, requests: scenario.request },
+    { server: ceilingServer, requests: { method: 'GET', path: ceiling.path } },
   ]);
   if (!result || !bare) return;
   rows.push(row(ceiling.label, bare, 'bare node:http'));
@@ -557,7 +557,7 @@ async function compareWorkers(bench: Bench, scenarios: HttpScenario[], rows: Row
   const servers = await Promise.all([startService(bench, 1), startService(bench, 2)]);
   try {
     for (const scenario of scenarios) {
-      const [one, two] = await measure(bench, servers.map((server) => ({ server, next: scenario.next })));
+      const [one, two] = await measure(bench, servers.map((server) => ({ server, requests: scenario.request })));
       if (!one || !two) continue;
       const comparable = one.requests > 0 && two.requests > 0;
       const bound = speedupBound(one, cpus().length);

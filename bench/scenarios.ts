@@ -1,6 +1,6 @@
 // The HTTP scenarios: what each request is, and a probe — one request checked for status and shape
 // before the load, so a scenario that is broken (rather than slow) fails loudly, in the smoke too.
-import type { RequestSpec } from './load.js';
+import { requestAt, type Requests } from './load.js';
 import type { ScenarioName } from './options.js';
 import { PASSWORD } from './seed.js';
 
@@ -18,7 +18,8 @@ export interface HttpScenario {
   name: ScenarioName;
   /** A read (the p99 ≤ 5 × p50 target and the worker comparison apply). */
   read: boolean;
-  next(i: number): RequestSpec;
+  /** Fixed where the scenario repeats one request, so the load generator builds it once. */
+  request: Requests;
   /** Checks one answer; returns a problem, or null when the answer is right. */
   check(status: number, body: unknown, headers: Headers): string | null;
 }
@@ -51,19 +52,19 @@ export function httpScenarios(ctx: Context): Record<Exclude<ScenarioName, 'ws-fa
     health: {
       name: 'health',
       read: true,
-      next: () => ({ method: 'GET', path: '/health' }),
+      request: { method: 'GET', path: '/health' },
       check: (status, body) => expectStatus(status, 200, body) ?? ((body as { status?: string }).status === 'healthy' ? null : 'not healthy'),
     },
     login: {
       name: 'login',
       read: false,
-      next: (i) => ({ method: 'POST', path: '/api/auth/login', body: JSON.stringify({ username: pick(ctx.loginUsernames, i), password: PASSWORD }) }),
+      request: (i) => ({ method: 'POST', path: '/api/auth/login', body: JSON.stringify({ username: pick(ctx.loginUsernames, i), password: PASSWORD }) }),
       check: (status, body) => expectStatus(status, 200, body) ?? (typeof (body as { access?: unknown }).access === 'string' ? null : 'no access token'),
     },
     list: {
       name: 'list',
       read: true,
-      next: () => ({ method: 'GET', path: '/api/tasks?limit=100', headers: manager }),
+      request: { method: 'GET', path: '/api/tasks?limit=100', headers: manager },
       check: (status, body, headers) =>
         expectTasks(status, body, (n) => n === Math.min(100, ctx.tasks), 'a page of 100') ??
         (Number(headers.get('x-total-count')) >= ctx.tasks ? null : `X-Total-Count ${headers.get('x-total-count')}`),
@@ -71,13 +72,13 @@ export function httpScenarios(ctx: Context): Record<Exclude<ScenarioName, 'ws-fa
     'list-all': {
       name: 'list-all',
       read: true,
-      next: () => ({ method: 'GET', path: '/api/tasks', headers: manager }),
+      request: { method: 'GET', path: '/api/tasks', headers: manager },
       check: (status, body) => expectTasks(status, body, (n) => n >= ctx.tasks, `all ${ctx.tasks}`),
     },
     'list-dev': {
       name: 'list-dev',
       read: true,
-      next: (i) => ({ method: 'GET', path: '/api/tasks', headers: developer(i) }),
+      request: (i) => ({ method: 'GET', path: '/api/tasks', headers: developer(i) }),
       check: (status, body) =>
         expectTasks(status, body, (n) => n >= Math.floor(ctx.tasks / (ctx.developerIds.length + 1)), "a developer's share") ??
         ((body as Array<{ assigned_to: number }>).every((t) => t.assigned_to === ctx.developerIds[0]) ? null : 'sees tasks of others'),
@@ -85,13 +86,13 @@ export function httpScenarios(ctx: Context): Record<Exclude<ScenarioName, 'ws-fa
     get: {
       name: 'get',
       read: true,
-      next: (i) => ({ method: 'GET', path: `/api/tasks/${spread(ctx.taskIds, i)}`, headers: manager }),
+      request: (i) => ({ method: 'GET', path: `/api/tasks/${spread(ctx.taskIds, i)}`, headers: manager }),
       check: (status, body) => expectStatus(status, 200, body) ?? (typeof (body as { id?: unknown }).id === 'number' ? null : 'not a task'),
     },
     analytics: {
       name: 'analytics',
       read: true,
-      next: () => ({ method: 'GET', path: '/api/analytics', headers: manager }),
+      request: { method: 'GET', path: '/api/analytics', headers: manager },
       check: (status, body) =>
         expectStatus(status, 200, body) ??
         (((body as { team_tasks?: { total?: number } }).team_tasks?.total ?? 0) >= ctx.tasks ? null : 'team total below the tasks seeded'),
@@ -99,13 +100,13 @@ export function httpScenarios(ctx: Context): Record<Exclude<ScenarioName, 'ws-fa
     notifications: {
       name: 'notifications',
       read: true,
-      next: (i) => ({ method: 'GET', path: '/api/notifications', headers: developer(i) }),
+      request: (i) => ({ method: 'GET', path: '/api/notifications', headers: developer(i) }),
       check: (status, body) => expectStatus(status, 200, body) ?? (JSON.stringify(body).includes('status_change') ? null : 'no notifications'),
     },
     create: {
       name: 'create',
       read: false,
-      next: (i) => ({
+      request: (i) => ({
         method: 'POST',
         path: '/api/tasks',
         headers: manager,
@@ -124,7 +125,7 @@ export function httpScenarios(ctx: Context): Record<Exclude<ScenarioName, 'ws-fa
     patch: {
       name: 'patch',
       read: false,
-      next: (i) => ({
+      request: (i) => ({
         method: 'PATCH',
         path: `/api/tasks/${spread(ctx.taskIds, i)}`,
         headers: manager,
@@ -135,7 +136,7 @@ export function httpScenarios(ctx: Context): Record<Exclude<ScenarioName, 'ws-fa
     'bulk-100': {
       name: 'bulk-100',
       read: false,
-      next: (i) => {
+      request: (i) => {
         const start = (i * 100) % Math.max(1, ctx.taskIds.length - 100);
         return {
           method: 'POST',
@@ -151,7 +152,7 @@ export function httpScenarios(ctx: Context): Record<Exclude<ScenarioName, 'ws-fa
 
 /** Sends one request of the scenario and checks the answer. */
 export async function probe(url: string, scenario: HttpScenario, i = 0): Promise<string | null> {
-  const spec = scenario.next(i);
+  const spec = requestAt(scenario.request, i);
   const res = await fetch(`${url}${spec.path}`, {
     method: spec.method,
     headers: { ...spec.headers, ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }) },
