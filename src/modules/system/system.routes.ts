@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { withDeadline } from '../../lib/deadline.js';
 
-const HealthSchema = Type.Object({
+export const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('healthy'), Type.Literal('unhealthy')]),
   app: Type.String(),
   version: Type.String(),
