@@ -59,7 +59,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --compare-workers        also run the read scenarios with WEB_CONCURRENCY=2 and report the speed-up
   --scale N                also seed a second database of N tasks (e.g. 100000) and run list and analytics
                            on both sizes, taking turns (the 100,000-vs-1,000 target)
-  --no-ceilings            skip the bare node:http ceilings
+  --no-ceilings            skip the bare node:http ceilings (and floor 1, Fastify with health's headers only)
   --pg-url URL             PostgreSQL server (default postgresql://postgres@127.0.0.1:5432/postgres)
   --redis URL|none         Redis for the server (default redis://127.0.0.1:6379 when it answers)
   --log-level LEVEL        the server's LOG_LEVEL (default info, as in production)
@@ -67,7 +67,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --server-env KEY=VALUE   more environment for the server, e.g. DB_POOL_SIZE=20 or SESSION_CACHE_MS=0
                            (repeatable)
   --cpu-prof DIR           run the server under node --cpu-prof, its profiles (one per process) into DIR,
-                           and each ceiling into DIR/ceiling-<kind>
+                           each ceiling into DIR/ceiling-<kind> and floor 1 into DIR/floor
   --out FILE|none          results file (default bench/results/<date>-<db>.md, -<tasks> added unless 1000)
   --smoke                  CI smoke: small data, short runs, fails only on errors or broken scenarios`;
 
