@@ -13,7 +13,7 @@ export interface RequestSpec {
 /**
  * What a run sends: one request, the same every time (autocannon builds its bytes once), or the
  * request for each value of a counter shared by every connection (built anew for each request,
- * which costs the load generator a third more CPU per request).
+ * which costs the load generator about 60 % more CPU per request: 34 against 21 µs).
  */
 export type Requests = RequestSpec | ((i: number) => RequestSpec);
 

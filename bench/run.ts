@@ -55,6 +55,7 @@ interface Bench {
   ceilings: Map<string, Served>;
   /** Fastify with health's schema and the service's headers only (floor.ts), when health has its ceiling. */
   floor: Served | null;
+  lastSeededNotificationId: number;
 }
 
 const started = performance.now();
@@ -154,10 +155,19 @@ async function prepareData(handle: DatabaseHandle, config: Config, tasks: number
   return { seeded, ctx };
 }
 
-/** Removes the tasks the write scenarios added, so later comparisons see the seeded data, vacuumed. */
-async function restoreSeededTasks(bench: Bench): Promise<void> {
-  const last = Math.max(...bench.ctx.taskIds);
-  await bench.handle.db.deleteFrom('tasks').where('id', '>', last).execute();
+/** The highest notification id: those above it are the ones the write scenarios add. */
+async function lastNotificationId(handle: DatabaseHandle): Promise<number> {
+  const row = await handle.db.selectFrom('notifications').select((eb) => eb.fn.max('id').as('last')).executeTakeFirst();
+  return Number(row?.last ?? 0);
+}
+
+/**
+ * Removes the tasks and notifications the write scenarios added, so that later comparisons see the
+ * seeded data (vacuumed). The history they wrote stays: no read scenario reads it.
+ */
+async function restoreSeededData(bench: Bench): Promise<void> {
+  await bench.handle.db.deleteFrom('notifications').where('id', '>', bench.lastSeededNotificationId).execute();
+  await bench.handle.db.deleteFrom('tasks').where('id', '>', Math.max(...bench.ctx.taskIds)).execute();
   await vacuum(bench.handle);
 }
 
@@ -648,15 +658,20 @@ async function main(): Promise<number> {
       problems: [],
       ceilings,
       floor: null,
+      lastSeededNotificationId: await lastNotificationId(handle),
       ctx,
     };
     const ceilingKinds = options.ceilings ? options.scenarios.flatMap((name) => CEILING_OF[name]?.kind ?? []) : [];
-    const [started] = await Promise.all([
-      startService(bench, options.workers),
+    // Each server is kept as soon as it answers, so that the cleanup below stops it when another fails to start.
+    const starting = startService(bench, options.workers).then((started) => (server = started));
+    const starts = await Promise.allSettled([
+      starting,
       ...ceilingKinds.map(async (kind) => bench.ceilings.set(kind, await startCeiling(bench, kind))),
       ceilingKinds.includes('small') ? startFloor(bench).then((started) => (floor = bench.floor = started)) : null,
     ]);
-    server = started as Served;
+    const failed = starts.find((start) => start.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    server = await starting;
     await new Promise((r) => setTimeout(r, 1000));
     const idleRss = server.rss();
     const scenarios = httpScenarios(bench.ctx);
@@ -681,7 +696,7 @@ async function main(): Promise<number> {
     const reads = Object.values(scenarios).filter((s) => s.read && options.scenarios.includes(s.name));
     await server.stop();
     server = null;
-    await restoreSeededTasks(bench);
+    await restoreSeededData(bench);
     const workers = options.compareWorkers && reads.length > 0 ? await attempt(bench, 'compare-workers', () => compareWorkers(bench, reads, rows)) : null;
     const scale = options.scale === null ? null : await attempt(bench, 'scale', () => compareScale(bench, options.scale ?? 0, rows));
     // Last: its listeners (users with a task each) stay in the database, and every assignee adds
