@@ -96,7 +96,7 @@ describe.skipIf(skipWithout(hasNginx))('nginx in front of two production instanc
     for (const [username, role] of [['deploy_manager', 'manager'], ['deploy_dev', 'developer']]) {
       const made = await runCli(['create-user', '--username', username!, '--email', `${username}@example.com`, '--password', 'Deploy-pass-123', '--role', role!], env, build.cli);
       expect(made.code, made.output).toBe(0);
-      if (role === 'developer') devId = Number(made.output.trim().split('\n').pop());
+      if (role === 'developer') devId = Number(made.stdout.trim().split('\n').pop());
     }
 
     const root = join(dir, 'html');

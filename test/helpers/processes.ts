@@ -101,12 +101,21 @@ export async function waitUntilServing(url: string, failed: () => boolean, timeo
 }
 
 /** Runs `node dist/cli.js …` and resolves with its exit code and output. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, script = DIST_CLI): Promise<{ code: number | null; output: string }> {
+/**
+ * Runs the CLI to its end: `output` is standard output and error as they arrived, `stdout` the
+ * former alone (what a command prints for scripts, such as a new user's id, without the warnings).
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, script = DIST_CLI): Promise<{ code: number | null; output: string; stdout: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      stdout += chunk.toString();
+    });
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => done({ code, output }));
+    // 'close', not 'exit': the pipes may still hold output when the process has exited.
+    child.once('close', (code) => done({ code, output, stdout }));
   });
 }

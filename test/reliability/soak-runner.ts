@@ -242,7 +242,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const createUser = async (username: string, role: string) => {
       const made = await runCli(['create-user', '--username', username, '--email', `${username}@soak.example.com`, '--password', PASSWORD, '--role', role], env, build.cli);
       if (made.code !== 0) throw new Error(`create-user ${username} failed:\n${made.output}`);
-      return Number(made.output.trim().split('\n').pop());
+      return Number(made.stdout.trim().split('\n').pop());
     };
     const loginUsers = ['soak_login0', 'soak_login1'];
     const [, ...developers] = await Promise.all([

@@ -65,7 +65,7 @@ beforeAll(async () => {
   for (const [username, role] of [['cluster_manager', 'manager'], ['cluster_dev', 'developer']] as const) {
     const made = await runCli(['create-user', '--username', username, '--email', `${username}@example.com`, '--password', PASSWORD, '--role', role], env, build.cli);
     expect(made.code, made.output).toBe(0);
-    if (role === 'developer') devId = Number(made.output.trim().split('\n').pop());
+    if (role === 'developer') devId = Number(made.stdout.trim().split('\n').pop());
   }
 }, 600_000);
 

@@ -30,7 +30,7 @@ const start = async (overrides: Record<string, string> = {}) => {
 const createUser = async (username: string, role: string) => {
   const made = await runCli(['create-user', '--username', username, '--email', `${username}@example.com`, '--password', PASSWORD, '--role', role], env, build.cli);
   expect(made.code, made.output).toBe(0);
-  return Number(made.output.trim().split('\n').pop());
+  return Number(made.stdout.trim().split('\n').pop());
 };
 
 const login = async (url: string, username: string) => {
