@@ -9,7 +9,7 @@ import { createDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { runAdminBootstrap } from '../modules/users/admin-bootstrap.js';
 import { answerMetricsCollection, requestGroupMetrics } from './cluster-metrics.js';
-import { logDestination, startupSummary } from './log-output.js';
+import { exitAfterLogs, logDestination, startupSummary } from './log-output.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { onShutdownRequests } from './signals.js';
 import { lowerHelperThreadPriority } from './thread-priority.js';
@@ -80,11 +80,11 @@ export async function runInstance(baseConfig: Config, { worker }: InstanceOption
         () => {
           const durationMs = Date.now() - started;
           app.log.info({ durationMs }, `stopped after ${durationMs} ms: requests answered, connections closed`);
-          process.exit(0);
+          exitAfterLogs(app.log, 0);
         },
         (error: unknown) => {
           app.log.error({ err: error }, 'error during shutdown');
-          process.exit(1);
+          exitAfterLogs(app.log, 1);
         },
       );
     },

@@ -2,7 +2,7 @@
 // pretty single lines through pino-pretty (a devDependency: present after `npm install`, absent
 // from the production image, where the logs stay JSON); otherwise one JSON object a line, for log
 // collectors. Also the start-up summary (what runs where) and the shutdown line.
-import type { DestinationStream } from 'pino';
+import { symbols, type DestinationStream } from 'pino';
 import type { Config } from '../config.js';
 import { parseDatabaseUrl } from '../db/database.js';
 
@@ -77,4 +77,36 @@ export function startupSummary(config: Config, facts: StartupFacts): { fields: R
       `${config.appName} ${config.appVersion} listening on ${url} (docs at ${url}/docs): ${config.environment}, ${database}${migrations}, ` +
       `mail ${mail}, Redis ${redis}, ${facts.workers} worker${facts.workers === 1 ? '' : 's'}`,
   };
+}
+
+/** How long an exit waits for the log's pending lines. */
+const LOG_DRAIN_LIMIT_MS = 2000;
+
+/** pino's default destination (sonic-boom, asynchronous): `_writing` while a write is on libuv's pool. */
+interface AsyncDestination {
+  _writing: boolean;
+  flushSync(): void;
+}
+
+function isAsyncDestination(stream: unknown): stream is AsyncDestination {
+  const candidate = stream as Partial<AsyncDestination> | null | undefined;
+  return typeof candidate?.flushSync === 'function' && typeof candidate._writing === 'boolean';
+}
+
+/**
+ * Exits with `code` once no log line is being written. pino's default destination writes
+ * asynchronously and, at exit, flushes what is pending synchronously — overtaking a write still in
+ * flight on libuv's pool: a shutdown's last line ("stopped after …") came out before the one logged
+ * ahead of it, into the middle of it, or was lost. Once no write is in flight, that flush writes the
+ * rest in order. Other destinations (tests' streams, the development terminal's) exit at once.
+ */
+export function exitAfterLogs(log: object, code: number): void {
+  const stream: unknown = (log as Record<symbol, unknown>)[symbols.streamSym];
+  if (!isAsyncDestination(stream)) process.exit(code);
+  const deadline = Date.now() + LOG_DRAIN_LIMIT_MS;
+  const exitWhenIdle = () => {
+    if (stream._writing && Date.now() < deadline) setTimeout(exitWhenIdle, 1);
+    else process.exit(code);
+  };
+  exitWhenIdle();
 }

@@ -14,7 +14,7 @@ import { createDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { runAdminBootstrap } from '../modules/users/admin-bootstrap.js';
 import { GroupMetrics } from './cluster-metrics.js';
-import { logDestination, startupSummary } from './log-output.js';
+import { exitAfterLogs, logDestination, startupSummary } from './log-output.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { onShutdownRequests, SHUTDOWN_MESSAGE } from './signals.js';
 
@@ -129,7 +129,7 @@ export async function runPrimary(config: Config): Promise<void> {
   const finish = () => {
     Promise.resolve(metricsServer?.close()).finally(() => {
       log.info({ exitCode }, `stopped: every worker has exited${exitCode === 0 ? '' : ' (not all cleanly)'}`);
-      process.exit(exitCode);
+      exitAfterLogs(log, exitCode);
     });
   };
 

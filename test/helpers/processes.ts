@@ -100,9 +100,8 @@ export async function waitUntilServing(url: string, failed: () => boolean, timeo
   throw new Error(`nothing served ${url} in time:\n${output()}`);
 }
 
-/** Runs `node dist/cli.js …` and resolves with its exit code and output. */
 /**
- * Runs the CLI to its end: `output` is standard output and error as they arrived, `stdout` the
+ * Runs `node dist/cli.js …` (or `script`) to its end: `output` is standard output and error as they arrived, `stdout` the
  * former alone (what a command prints for scripts, such as a new user's id, without the warnings).
  */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, script = DIST_CLI): Promise<{ code: number | null; output: string; stdout: string }> {
