@@ -54,10 +54,10 @@ const TASK_COLUMNS =
   '"tasks"."assigned_to", "tasks"."created_by", "tasks"."parent_task_id", "tasks"."created_at", "tasks"."updated_at"';
 
 async function listPage(query: Query): Promise<{ total: number; body: string }> {
-  // As the service does: the total from the counts migration 0011 keeps, read while the page is.
+  // As the service does: the total from the counts migrations 0011 and 0013 keep, read while the page is.
   const counted = query(
     'count',
-    'select sum(tasks) as total from (select status, tasks, estimated_cents, actual_cents from task_status_counts ' +
+    'select sum(tasks) as total from (select status, tasks, estimated_cents, actual_cents from task_status_totals ' +
       'union all select status, tasks, estimated_cents, actual_cents from task_status_count_deltas) as counts',
     [],
   );
@@ -118,8 +118,9 @@ async function listPage(query: Query): Promise<{ total: number; body: string }> 
 }
 
 // The statement analytics.repository.ts runs per scope: the counts kept by migration 0011's
-// triggers (with their deltas) in one row, and overdue from the per-day counts plus today's tasks
-// before now. (On SQLite every parameter is written `+?`, as the service writes it.)
+// triggers (the caller's own; for the team, migration 0013's totals over every assignee), with their
+// deltas, in one row, and overdue from the per-day counts plus today's tasks before now. (On SQLite
+// every parameter is written `+?`, as the service writes it.)
 function statsQuery(scope: 'mine' | 'team', userId: number, now: string): { name: string; text: string; values: unknown[] } {
   const values: unknown[] = [];
   const param = (value: unknown) => `$${values.push(value)}`;
@@ -134,10 +135,10 @@ function statsQuery(scope: 'mine' | 'team', userId: number, now: string): { name
     `${of('in_progress')} as in_progress, ${of('blocked')} as blocked, ` +
     `${of('completed', 'estimated_cents')} as completed_estimated_cents, ${of('completed', 'actual_cents')} as completed_actual_cents, ` +
     '(select coalesce(sum(tasks), 0) from (' +
-    `select tasks from task_deadline_counts ${where(...own(), `deadline_day < ${at(today)}`)} ` +
+    `select tasks from ${scope === 'mine' ? 'task_deadline_counts' : 'task_deadline_totals'} ${where(...own(), `deadline_day < ${at(today)}`)} ` +
     `union all select tasks from task_deadline_count_deltas ${where(...own(), `deadline_day < ${at(today)}`)}) as past_days) + (` +
     `select count(*) from tasks ${where(...own(), "status in ('pending', 'in_progress', 'blocked')", `deadline >= ${at(today)}`, `deadline < ${at(now)}`)}) as overdue ` +
-    `from (select ${columns} from task_status_counts ${where(...own())} ` +
+    `from (select ${columns} from ${scope === 'mine' ? 'task_status_counts' : 'task_status_totals'} ${where(...own())} ` +
     `union all select ${columns} from task_status_count_deltas ${where(...own())}) as counts`;
   return { name: `stats-${scope}`, text, values };
 }

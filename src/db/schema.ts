@@ -178,6 +178,23 @@ export interface TaskDeadlineCountDeltasTable extends TaskDeadlineCountsTable {
   id: Generated<number>;
 }
 
+/**
+ * task_status_counts added up over every assignee, one row per status (migration 0013, kept by
+ * triggers on the counts). Deltas not folded yet are not in it: a team count adds every delta.
+ */
+export interface TaskStatusTotalsTable {
+  status: TaskStatus;
+  tasks: number;
+  estimated_cents: number;
+  actual_cents: number;
+}
+
+/** task_deadline_counts added up over every assignee, one row per day with unfinished tasks. */
+export interface TaskDeadlineTotalsTable {
+  deadline_day: Timestamp;
+  tasks: number;
+}
+
 export interface TagsTable {
   id: Generated<number>;
   name: string;
@@ -269,6 +286,8 @@ export interface DB {
   task_status_count_deltas: TaskStatusCountDeltasTable;
   task_deadline_counts: TaskDeadlineCountsTable;
   task_deadline_count_deltas: TaskDeadlineCountDeltasTable;
+  task_status_totals: TaskStatusTotalsTable;
+  task_deadline_totals: TaskDeadlineTotalsTable;
   tags: TagsTable;
   task_tags: TaskTagsTable;
   task_history: TaskHistoryTable;

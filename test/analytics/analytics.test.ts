@@ -83,8 +83,10 @@ describe('analytics', () => {
     await get(manager);
     // session lookup + one statement for the caller + one for the team
     expect(t.queries.length).toBeLessThanOrEqual(3);
-    const stats = t.queries.filter((q) => /task_status_counts/.test(q));
+    const stats = t.queries.filter((q) => /task_status_(counts|totals)/.test(q));
     expect(stats).toHaveLength(2);
+    // The team's statement reads the totals over every assignee (migration 0013), not each assignee's counts.
+    expect(stats.filter((q) => /task_status_totals/.test(q) && !/task_status_counts|task_deadline_counts/.test(q))).toHaveLength(1);
     expect(stats.every((q) => !/group by\s+"?tasks"?\./i.test(q))).toBe(true);
   });
 

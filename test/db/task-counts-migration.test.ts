@@ -1,8 +1,11 @@
-// Migration 0011 on a database that already holds tasks: the counts it fills in equal a full scan,
-// the triggers keep them from there on, and its down migration removes them again.
+// Migrations 0011 (counts per assignee) and 0013 (their totals over every assignee) on a database
+// that already holds tasks: the counts they fill in equal a full scan, the triggers keep them from
+// there on, and their down migrations remove them again.
 import { Migrator, PostgresAdapter, sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { COUNTS_LOCK_CLASS } from '../../src/db/migrations/0011_task_counts.js';
 import { migrations } from '../../src/db/migrations/index.js';
 import type { TaskStatus } from '../../src/db/schema.js';
 import { taskStats, type TaskStats } from '../../src/modules/analytics/analytics.repository.js';
@@ -56,15 +59,18 @@ async function fullScan(assignedTo: number | undefined, now: string): Promise<Ta
   return stats;
 }
 
-describe('migration 0011 (task counts)', () => {
-  let assignees: number[];
+let assignees: number[] = [];
 
-  async function expectExact(): Promise<void> {
-    for (const assignedTo of [undefined, ...assignees]) {
-      for (const now of INSTANTS) expect(await taskStats(t.handle.db, { assignedTo }, now), `${assignedTo} ${now}`).toEqual(await fullScan(assignedTo, now));
-      expect(await countTasks(t.handle.db, { assignedTo })).toBe((await fullScan(assignedTo, INSTANTS[0]!)).total);
-    }
+async function expectExact(): Promise<void> {
+  for (const assignedTo of [undefined, ...assignees]) {
+    for (const now of INSTANTS) expect(await taskStats(t.handle.db, { assignedTo }, now), `${assignedTo} ${now}`).toEqual(await fullScan(assignedTo, now));
+    expect(await countTasks(t.handle.db, { assignedTo })).toBe((await fullScan(assignedTo, INSTANTS[0]!)).total);
   }
+}
+
+const tableNames = async () => (await t.handle.db.introspection.getTables()).map((table) => table.name);
+
+describe('migration 0011 (task counts)', () => {
 
   it('counts the tasks that exist when it runs', async () => {
     const before = await (await migrator('0010_api_tokens')).migrateToLatest();
@@ -94,12 +100,85 @@ describe('migration 0011 (task counts)', () => {
   });
 
   it('removes its tables and triggers when migrated down, and tasks can still be written', async () => {
-    // Back to 0010: the later migrations (0012, an index on the counts) are undone first.
+    // Back to 0010: the later migrations (0012, an index on the counts; 0013, their totals) are undone first.
     const down = await (await migrator('9999')).migrateTo('0010_api_tokens');
     expect(down.error).toBeUndefined();
-    const tables = (await t.handle.db.introspection.getTables()).map((table) => table.name);
-    expect(tables.filter((name) => name.includes('count'))).toEqual([]);
+    expect((await tableNames()).filter((name) => name.includes('count') || name.includes('total'))).toEqual([]);
     await createTask(t.handle.db, { assignedTo: assignees[0]!, status: 'pending' });
+    await migrateToLatest(t.handle.db);
+    await expectExact();
+  });
+});
+
+describe('migration 0013 (team totals)', () => {
+  const onPostgres = () => t.handle.db.getExecutor().adapter instanceof PostgresAdapter;
+  const deltas = async () => Number((await sql<{ n: number }>`select count(*) as n from task_status_count_deltas`.execute(t.handle.db)).rows[0]?.n);
+  /** On PostgreSQL, a second session holding the counts' lock: writes meanwhile go to the delta tables. */
+  let rival: pg.Client | undefined;
+
+  afterAll(async () => {
+    await rival?.end();
+  });
+
+  it('adds up the counts that exist when it runs, and the deltas not folded yet exactly once', async () => {
+    const down = await (await migrator('9999')).migrateTo('0012_deadline_day_index');
+    expect(down.error).toBeUndefined();
+    expect(await tableNames()).not.toContain('task_status_totals');
+    assignees.push((await createUser({ db: t.handle.db }, { role: 'developer' })).id);
+    for (const [i, assignedTo] of assignees.entries()) {
+      await createTask(t.handle.db, { assignedTo, status: STATUSES[i % 4]!, deadline: DEADLINES[i % DEADLINES.length]!, estimatedHours: 2, actualHours: 1.5 });
+    }
+    if (onPostgres()) {
+      rival = new pg.Client({ connectionString: t.url });
+      await rival.connect();
+      await rival.query('select pg_advisory_lock($1, hashtext(current_schema()))', [COUNTS_LOCK_CLASS]);
+      await createTask(t.handle.db, { assignedTo: assignees[0]!, status: 'blocked', deadline: DEADLINES[0]!, estimatedHours: 3, actualHours: 2 });
+      await t.handle.db.updateTable('tasks').set({ status: 'completed' }).where('assigned_to', '=', assignees[1]!).where('status', '=', 'pending').execute();
+      expect(await deltas()).toBeGreaterThan(0);
+    }
+    const applied = await migrateToLatest(t.handle.db);
+    expect(applied.map((r) => r.migrationName)).toEqual(['0013_team_task_counts']);
+    await expectExact();
+    if (rival) {
+      await rival.query('select pg_advisory_unlock($1, hashtext(current_schema()))', [COUNTS_LOCK_CLASS]);
+      await createTask(t.handle.db, { assignedTo: assignees[2]!, status: 'pending', deadline: DEADLINES[1]! });
+      expect(await deltas()).toBe(0);
+    }
+    await expectExact();
+  });
+
+  it('keeps the totals exact through writes that move tasks between assignees, statuses and days, and deletes', async () => {
+    const [a, b, c] = assignees as [number, number, number];
+    await t.handle.db.updateTable('tasks').set({ assigned_to: c, deadline: DEADLINES[2]! }).where('assigned_to', '=', a).execute();
+    await t.handle.db.updateTable('tasks').set({ status: 'completed', actual_hours: 4 }).where('assigned_to', '=', b).where('status', '<>', 'completed').execute();
+    await t.handle.db.deleteFrom('tasks').where('deadline', '=', DEADLINES[5]!).execute();
+    await expectExact();
+    // Days whose unfinished tasks are gone leave no rows behind.
+    const emptyDays = await sql<{ n: number }>`select count(*) as n from task_deadline_totals where tasks = 0`.execute(t.handle.db);
+    expect(Number(emptyDays.rows[0]?.n)).toBe(0);
+    await t.handle.db.deleteFrom('tasks').execute();
+    await expectExact();
+    const left = await sql<{ n: number }>`select count(*) as n from task_deadline_totals`.execute(t.handle.db);
+    expect(Number(left.rows[0]?.n)).toBe(0);
+  });
+
+  it('leaves the schema alterable: a table renamed and back, and the totals still kept', async () => {
+    // SQLite checks every trigger again when a table is renamed (later migrations do that).
+    await t.handle.db.schema.alterTable('tags').renameTo('tags_away').execute();
+    await t.handle.db.schema.alterTable('tags_away').renameTo('tags').execute();
+    await createTask(t.handle.db, { assignedTo: assignees[1]!, status: 'in_progress', deadline: DEADLINES[3]!, estimatedHours: 1, actualHours: 0.5 });
+    await expectExact();
+  });
+
+  it('removes the totals and their triggers when migrated down, and tasks can still be written', async () => {
+    const down = await (await migrator('9999')).migrateTo('0012_deadline_day_index');
+    expect(down.error).toBeUndefined();
+    expect((await tableNames()).filter((name) => name.includes('total'))).toEqual([]);
+    if (!onPostgres()) {
+      const indexes = await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'task_deadline_counts'`.execute(t.handle.db);
+      expect(indexes.rows.map((row) => row.name)).toContain('task_deadline_counts_day_idx');
+    }
+    await createTask(t.handle.db, { assignedTo: assignees[0]!, status: 'pending', deadline: DEADLINES[0]! });
     await migrateToLatest(t.handle.db);
     await expectExact();
   });

@@ -176,13 +176,62 @@ async function createSqliteTriggers(db: Kysely<unknown>): Promise<void> {
 }
 
 /**
- * Statement triggers (one call per statement, whatever the number of rows) net the changes of the
- * statement's rows per key and hand them to apply_task_count_changes.
+ * The text of apply_task_count_changes, which the statement triggers below call. With `totals`
+ * (migration 0013, which replaces the function with it) every change to the per-assignee counts, its
+ * own or folded from the deltas, is added to the totals over every assignee in the same statements;
+ * without, the function as this migration creates it (and 0013's down migration restores it).
  */
-async function createPostgresTriggers(db: Kysely<unknown>): Promise<void> {
+export function applyTaskCountChangesFunction(options: { totals: boolean }): string {
   const lock = `pg_try_advisory_xact_lock(${COUNTS_LOCK_CLASS}, hashtext(current_schema()))`;
-  await sql.raw(`
-    create function apply_task_count_changes(
+  const statusSums = 'tasks = c.tasks + excluded.tasks, estimated_cents = c.estimated_cents + excluded.estimated_cents, actual_cents = c.actual_cents + excluded.actual_cents';
+  // With totals, the folded rows also go to them: one statement, the moved rows read twice.
+  const foldStatus = options.totals
+    ? `with moved as (delete from task_status_count_deltas returning assigned_to, status, tasks, estimated_cents, actual_cents),
+        per_assignee as (
+          insert into task_status_counts as c (assigned_to, status, tasks, estimated_cents, actual_cents)
+          select assigned_to, status, sum(tasks), sum(estimated_cents), sum(actual_cents) from moved group by assigned_to, status
+          on conflict (assigned_to, status) do update set ${statusSums})
+        insert into task_status_totals as c (status, tasks, estimated_cents, actual_cents)
+        select status, sum(tasks), sum(estimated_cents), sum(actual_cents) from moved group by status
+        on conflict (status) do update set ${statusSums};`
+    : `with moved as (delete from task_status_count_deltas returning assigned_to, status, tasks, estimated_cents, actual_cents)
+        insert into task_status_counts as c (assigned_to, status, tasks, estimated_cents, actual_cents)
+        select assigned_to, status, sum(tasks), sum(estimated_cents), sum(actual_cents) from moved group by assigned_to, status
+        on conflict (assigned_to, status) do update set tasks = c.tasks + excluded.tasks,
+          estimated_cents = c.estimated_cents + excluded.estimated_cents, actual_cents = c.actual_cents + excluded.actual_cents;`;
+  const foldDays = options.totals
+    ? `with moved as (delete from task_deadline_count_deltas returning assigned_to, deadline_day, tasks),
+        per_assignee as (
+          insert into task_deadline_counts as c (assigned_to, deadline_day, tasks)
+          select assigned_to, deadline_day, sum(tasks) from moved group by assigned_to, deadline_day
+          on conflict (assigned_to, deadline_day) do update set tasks = c.tasks + excluded.tasks)
+        insert into task_deadline_totals as c (deadline_day, tasks)
+        select deadline_day, sum(tasks) from moved group by deadline_day
+        on conflict (deadline_day) do update set tasks = c.tasks + excluded.tasks;`
+    : `with moved as (delete from task_deadline_count_deltas returning assigned_to, deadline_day, tasks)
+        insert into task_deadline_counts as c (assigned_to, deadline_day, tasks)
+        select assigned_to, deadline_day, sum(tasks) from moved group by assigned_to, deadline_day
+        on conflict (assigned_to, deadline_day) do update set tasks = c.tasks + excluded.tasks;`;
+  const ownTotals = options.totals
+    ? `
+      insert into task_status_totals as c (status, tasks, estimated_cents, actual_cents)
+      select status, sum(tasks), sum(estimated), sum(actual) from unnest(s_statuses, s_tasks, s_estimated, s_actual) as z (status, tasks, estimated, actual)
+      group by status
+      on conflict (status) do update set ${statusSums};
+      insert into task_deadline_totals as c (deadline_day, tasks)
+      select deadline_day, sum(tasks) from unnest(d_days, d_tasks) as z (deadline_day, tasks) group by deadline_day
+      on conflict (deadline_day) do update set tasks = c.tasks + excluded.tasks;`
+    : '';
+  const pruneTotals = (all: boolean) =>
+    !options.totals
+      ? ''
+      : all
+        ? `
+        delete from task_deadline_totals where tasks = 0;`
+        : `
+        delete from task_deadline_totals as c using unnest(d_days) as z (deadline_day) where c.deadline_day = z.deadline_day and c.tasks = 0;`;
+  return `
+    create or replace function apply_task_count_changes(
       s_assignees integer[], s_statuses varchar[], s_tasks bigint[], s_estimated bigint[], s_actual bigint[],
       d_assignees integer[], d_days timestamptz[], d_tasks bigint[]
     ) returns void language plpgsql as $$
@@ -196,15 +245,8 @@ async function createPostgresTriggers(db: Kysely<unknown>): Promise<void> {
       end if;
       perform 1 from task_status_count_deltas union all select 1 from task_deadline_count_deltas limit 1;
       if found then
-        with moved as (delete from task_status_count_deltas returning assigned_to, status, tasks, estimated_cents, actual_cents)
-        insert into task_status_counts as c (assigned_to, status, tasks, estimated_cents, actual_cents)
-        select assigned_to, status, sum(tasks), sum(estimated_cents), sum(actual_cents) from moved group by assigned_to, status
-        on conflict (assigned_to, status) do update set tasks = c.tasks + excluded.tasks,
-          estimated_cents = c.estimated_cents + excluded.estimated_cents, actual_cents = c.actual_cents + excluded.actual_cents;
-        with moved as (delete from task_deadline_count_deltas returning assigned_to, deadline_day, tasks)
-        insert into task_deadline_counts as c (assigned_to, deadline_day, tasks)
-        select assigned_to, deadline_day, sum(tasks) from moved group by assigned_to, deadline_day
-        on conflict (assigned_to, deadline_day) do update set tasks = c.tasks + excluded.tasks;
+        ${foldStatus}
+        ${foldDays}
         get diagnostics folded = row_count;
       end if;
       insert into task_status_counts as c (assigned_to, status, tasks, estimated_cents, actual_cents)
@@ -212,15 +254,33 @@ async function createPostgresTriggers(db: Kysely<unknown>): Promise<void> {
       on conflict (assigned_to, status) do update set tasks = c.tasks + excluded.tasks,
         estimated_cents = c.estimated_cents + excluded.estimated_cents, actual_cents = c.actual_cents + excluded.actual_cents;
       insert into task_deadline_counts as c (assigned_to, deadline_day, tasks) select * from unnest(d_assignees, d_days, d_tasks)
-      on conflict (assigned_to, deadline_day) do update set tasks = c.tasks + excluded.tasks;
+      on conflict (assigned_to, deadline_day) do update set tasks = c.tasks + excluded.tasks;${ownTotals}
       -- A day without unfinished tasks loses its row: readers add up every past day.
       if folded > 0 then
-        delete from task_deadline_counts where tasks = 0;
+        delete from task_deadline_counts where tasks = 0;${pruneTotals(true)}
       else
         delete from task_deadline_counts as c using unnest(d_assignees, d_days) as z (assigned_to, deadline_day)
-        where c.assigned_to = z.assigned_to and c.deadline_day = z.deadline_day and c.tasks = 0;
+        where c.assigned_to = z.assigned_to and c.deadline_day = z.deadline_day and c.tasks = 0;${pruneTotals(false)}
       end if;
-    end $$`).execute(db);
+    end $$`;
+}
+
+/** The text of the function that empties the counts when tasks is truncated (with 0013's totals too). */
+export function truncateTaskCountsFunction(options: { totals: boolean }): string {
+  const totals = options.totals ? ' delete from task_status_totals; delete from task_deadline_totals;' : '';
+  return `create or replace function task_counts_after_truncate() returns trigger language plpgsql as $$ begin
+       delete from task_status_counts; delete from task_deadline_counts;
+       delete from task_status_count_deltas; delete from task_deadline_count_deltas;${totals}
+       return null;
+     end $$`;
+}
+
+/**
+ * Statement triggers (one call per statement, whatever the number of rows) net the changes of the
+ * statement's rows per key and hand them to apply_task_count_changes.
+ */
+async function createPostgresTriggers(db: Kysely<unknown>): Promise<void> {
+  await sql.raw(applyTaskCountChangesFunction({ totals: false })).execute(db);
 
   const changes = (table: string, sign: 1 | -1) =>
     `select assigned_to, status, ${sign} as sign, ${cents(table, 'estimated_hours')} as estimated_cents,
@@ -254,14 +314,7 @@ async function createPostgresTriggers(db: Kysely<unknown>): Promise<void> {
   await fn('task_counts_after_insert', recordChanges(changes('new_rows', 1)));
   await fn('task_counts_after_delete', recordChanges(changes('old_rows', -1)));
   await fn('task_counts_after_update', recordChanges(`${changes('new_rows', 1)} union all ${changes('old_rows', -1)}`, skipUnchanged));
-  await fn(
-    'task_counts_after_truncate',
-    `begin
-       delete from task_status_counts; delete from task_deadline_counts;
-       delete from task_status_count_deltas; delete from task_deadline_count_deltas;
-       return null;
-     end`,
-  );
+  await sql.raw(truncateTaskCountsFunction({ totals: false })).execute(db);
   for (const statement of [
     `create trigger task_counts_insert after insert on tasks referencing new table as new_rows for each statement execute function task_counts_after_insert()`,
     `create trigger task_counts_update after update on tasks referencing old table as old_rows new table as new_rows for each statement execute function task_counts_after_update()`,

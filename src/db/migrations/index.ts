@@ -12,6 +12,7 @@ import * as webhooks from './0009_webhooks.js';
 import * as apiTokens from './0010_api_tokens.js';
 import * as taskCounts from './0011_task_counts.js';
 import * as deadlineDayIndex from './0012_deadline_day_index.js';
+import * as teamTaskCounts from './0013_team_task_counts.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010_api_tokens': apiTokens,
   '0011_task_counts': taskCounts,
   '0012_deadline_day_index': deadlineDayIndex,
+  '0013_team_task_counts': teamTaskCounts,
 };

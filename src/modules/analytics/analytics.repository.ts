@@ -1,14 +1,14 @@
-// Task statistics per scope, read from the counts the database keeps (migration 0011) in one
+// Task statistics per scope, read from the counts the database keeps (migrations 0011 and 0013) in one
 // statement whatever the number of tasks: counts and the hour sums of completed tasks (in integer
 // hundredths, so both dialects add exactly the same numbers) per status, and `overdue` — every
 // unfinished task of a past day, plus those due today before now, counted on an index. One row, so
 // there is nothing to group or sort. On SQLite, parameters are written so that the planner plans the
-// statement once (db/sqlite-dialect.ts), and with migration 0012's index it makes the same plan with
-// or without `analyze`.
+// statement once (db/sqlite-dialect.ts). The team's statement reads the totals over every assignee
+// (0013): a row per status and per day with unfinished tasks, however many users there are.
 import { sql, type RawBuilder } from 'kysely';
 import { compiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
-import { inScope, statusCountRows, where, type TaskScope } from '../tasks/task-counts.js';
+import { deadlineCounts, inScope, statusCountRows, where, type TaskScope } from '../tasks/task-counts.js';
 
 export interface TaskCounts {
   total: number;
@@ -52,7 +52,7 @@ function statsStatement(scope: TaskScope, today: string, now: string): RawBuilde
       ${of('completed', sql`estimated_cents`)} as completed_estimated_cents, ${of('completed', sql`actual_cents`)} as completed_actual_cents,
       (
         select coalesce(sum(tasks), 0) from (
-          select tasks from task_deadline_counts ${where(...past)}
+          select tasks from ${deadlineCounts(scope)} ${where(...past)}
           union all select tasks from task_deadline_count_deltas ${where(...past)}
         ) as past_days
       ) + (

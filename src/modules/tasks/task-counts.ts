@@ -1,5 +1,6 @@
 // Task counts read from what the database keeps (migration 0011: task_status_counts and its deltas,
-// maintained by triggers), so their cost does not grow with the number of tasks.
+// maintained by triggers; migration 0013: their totals over every assignee), so their cost grows
+// neither with the number of tasks nor, for the whole team, with the number of assignees.
 import { sql, type RawBuilder } from 'kysely';
 import { compiledOnce } from '../../db/compiled-query.js';
 import type { Database } from '../../db/database.js';
@@ -20,13 +21,20 @@ export function inScope(scope: TaskScope): RawBuilder<unknown>[] {
 }
 
 /**
- * The rows (status, tasks, estimated_cents, actual_cents) counting the scope's tasks: the counts and
- * the deltas not folded into them yet (PostgreSQL), added up by the caller.
+ * The rows (status, tasks, estimated_cents, actual_cents) counting the scope's tasks: the counts (an
+ * assignee's, or the totals over everyone) and the deltas not folded into them yet (PostgreSQL),
+ * added up by the caller.
  */
 export function statusCountRows(scope: TaskScope): RawBuilder<unknown> {
   const columns = sql`status, tasks, estimated_cents, actual_cents`;
-  return sql`select ${columns} from task_status_counts ${where(...inScope(scope))}
+  const counts = scope.assignedTo === undefined ? sql`task_status_totals` : sql`task_status_counts`;
+  return sql`select ${columns} from ${counts} ${where(...inScope(scope))}
     union all select ${columns} from task_status_count_deltas ${where(...inScope(scope))}`;
+}
+
+/** The table of unfinished tasks per deadline day for the scope: an assignee's, or the totals over everyone. */
+export function deadlineCounts(scope: TaskScope): RawBuilder<unknown> {
+  return scope.assignedTo === undefined ? sql`task_deadline_totals` : sql`task_deadline_counts`;
 }
 
 type Total = { total: number | string | null };
