@@ -1,16 +1,17 @@
 // Migrations 0011 (counts per assignee) and 0013 (their totals over every assignee) on a database
 // that already holds tasks: the counts they fill in equal a full scan, the triggers keep them from
 // there on, and their down migrations remove them again.
-import { Migrator, PostgresAdapter, sql } from 'kysely';
+import { Migrator, PostgresAdapter, sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { COUNTS_LOCK_CLASS } from '../../src/db/migrations/0011_task_counts.js';
+import { down as teamTotalsDown } from '../../src/db/migrations/0013_team_task_counts.js';
 import { migrations } from '../../src/db/migrations/index.js';
 import type { TaskStatus } from '../../src/db/schema.js';
 import { taskStats, type TaskStats } from '../../src/modules/analytics/analytics.repository.js';
 import { countTasks } from '../../src/modules/tasks/task-counts.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../helpers/database.js';
 import { createUser } from '../helpers/factories.js';
 import { createTask } from '../helpers/tasks.js';
 
@@ -162,11 +163,32 @@ describe('migration 0013 (team totals)', () => {
     expect(Number(left.rows[0]?.n)).toBe(0);
   });
 
-  it('leaves the schema alterable: a table renamed and back, and the totals still kept', async () => {
-    // SQLite checks every trigger again when a table is renamed (later migrations do that).
-    await t.handle.db.schema.alterTable('tags').renameTo('tags_away').execute();
-    await t.handle.db.schema.alterTable('tags_away').renameTo('tags').execute();
+  it('leaves the schema alterable: tables renamed and back, the totals among them, and the totals still kept', async () => {
+    // SQLite checks and rewrites every trigger when a table is renamed (later migrations do that).
+    for (const table of ['tags', 'task_status_totals', 'task_deadline_totals']) {
+      await t.handle.db.schema.alterTable(table).renameTo(`${table}_away`).execute();
+      await t.handle.db.schema.alterTable(`${table}_away`).renameTo(table).execute();
+    }
+    // Changes that add to existing rows of every totals table.
+    await t.handle.db.updateTable('tasks').set({ status: 'blocked' }).where('assigned_to', '=', assignees[2]!).where('status', '=', 'pending').execute();
     await createTask(t.handle.db, { assignedTo: assignees[1]!, status: 'in_progress', deadline: DEADLINES[3]!, estimatedHours: 1, actualHours: 0.5 });
+    await expectExact();
+  });
+
+  it.runIf(testDatabaseUrl() !== undefined)('lets a write that comes while it is migrated down wait, then count with the function it leaves', async () => {
+    const waiting = async () =>
+      Number((await sql<{ n: number }>`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`.execute(t.handle.db)).rows[0]?.n);
+    let written: Promise<number> | undefined;
+    // As the migrator runs it: in a transaction, the writer on another connection meanwhile.
+    await t.handle.db.transaction().execute(async (trx) => {
+      await teamTotalsDown(trx as unknown as Kysely<unknown>);
+      written = createTask(t.handle.db, { assignedTo: assignees[0]!, status: 'blocked', deadline: DEADLINES[0]! });
+      for (let tries = 0; tries < 100 && (await waiting()) === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await waiting()).toBe(1);
+    });
+    expect(await written).toBeGreaterThan(0);
+    await sql`delete from kysely_migration where name = '0013_team_task_counts'`.execute(t.handle.db);
+    await migrateToLatest(t.handle.db);
     await expectExact();
   });
 

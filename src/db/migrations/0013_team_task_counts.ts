@@ -51,6 +51,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   if (columnKinds(db).isPostgres) {
+    // As in up: no writer may be counting with the function being replaced and the tables dropped.
+    await sql`lock table tasks in share row exclusive mode`.execute(db);
     await sql.raw(applyTaskCountChangesFunction({ totals: false })).execute(db);
     await sql.raw(truncateTaskCountsFunction({ totals: false })).execute(db);
   } else {
@@ -101,11 +103,13 @@ type Change = 'insert' | 'update' | 'delete';
  */
 function carry(change: Change, table: { totals: string; key: string; sums: string[] }): string {
   const columns = [table.key, ...table.sums];
-  // The bare column in the update is the existing row's: an alias (`insert into ... as c`) in a
-  // trigger's upsert would make SQLite refuse every later `alter table ... rename`.
+  // The bare column in the update is the existing row's, and the change is written out again rather
+  // than read from `excluded`: SQLite's `alter table ... rename` refuses every later rename when a
+  // trigger's upsert names its table with an alias (`insert into ... as c`), and renaming the totals
+  // table rewrites `excluded.x` in its triggers into the table's own column, doubling every row.
   const upsert = (values: string[], when: string) => `
     insert into ${table.totals} (${columns.join(', ')}) select ${values.join(', ')} where ${when}
-    on conflict (${table.key}) do update set ${table.sums.map((sum) => `${sum} = ${sum} + excluded.${sum}`).join(', ')};`;
+    on conflict (${table.key}) do update set ${table.sums.map((sum, i) => `${sum} = ${sum} + (${values[i + 1]})`).join(', ')};`;
   const removed = upsert([`old.${table.key}`, ...table.sums.map((sum) => `-old.${sum}`)], change === 'update' ? `old.${table.key} <> new.${table.key}` : 'true');
   const sameKey = `old.${table.key} = new.${table.key}`;
   const added = upsert(
