@@ -114,10 +114,19 @@ export function createDatabase(url: string, options: CreateDbOptions = {}): Data
   return createPostgres(parsed.target, options.poolSize ?? 10, log, options.statementTimeoutMs, options.preparedStatements ?? true);
 }
 
+/**
+ * What SQLite's WAL file is cut back to once it starts over. While a read snapshot is open (a whole
+ * list being written out) checkpoints cannot reach the writes after it, so under writes the file
+ * grows (a minute of audited requests: hundreds of megabytes), and without a limit it keeps that
+ * size for good.
+ */
+export const SQLITE_WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /** A better-sqlite3 connection set up as the service needs every connection to the file. */
 function openSqliteConnection(path: string, busyTimeoutMs: number): SqliteDatabase.Database {
   const raw = new SqliteDatabase(path);
   raw.pragma('journal_mode = WAL');
+  raw.pragma(`journal_size_limit = ${SQLITE_WAL_SIZE_LIMIT_BYTES}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
   raw.pragma('synchronous = NORMAL');

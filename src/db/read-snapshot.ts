@@ -9,7 +9,7 @@
 // handle) and keeps old row versions alive: PostgreSQL cannot vacuum what it may still see; SQLite's
 // checkpoints copy into the database file only what was written before the oldest open snapshot
 // began, so the WAL file keeps growing while writes go on, and is reused from its start only once
-// no snapshot needs it (its size stays, as after any burst of writes). So snapshots are few at a
+// no snapshot needs it (then cut back to SQLITE_WAL_SIZE_LIMIT_BYTES, database.ts). So snapshots are few at a
 // time (SQLite: SQLITE_SNAPSHOTS in database.ts; PostgreSQL: maxSnapshots), more wait for one to
 // end (their own requests only, and only as long as they ask to), and their users end them
 // promptly, also on errors and aborted responses (a whole list: whole-list.ts).
