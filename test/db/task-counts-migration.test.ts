@@ -1,11 +1,12 @@
-// Migrations 0011 (counts per assignee) and 0013 (their totals over every assignee) on a database
+// Migrations 0011 (counts per assignee), 0013 (their totals over every assignee) and 0014 (0011's
+// SQLite triggers without `excluded`) on a database
 // that already holds tasks: the counts they fill in equal a full scan, the triggers keep them from
 // there on, and their down migrations remove them again.
 import { Migrator, PostgresAdapter, sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { COUNTS_LOCK_CLASS } from '../../src/db/migrations/0011_task_counts.js';
+import { COUNTS_LOCK_CLASS, SQLITE_STATUS_COUNT_TRIGGERS, sqliteStatusCountTriggers } from '../../src/db/migrations/0011_task_counts.js';
 import { down as teamTotalsDown } from '../../src/db/migrations/0013_team_task_counts.js';
 import { migrations } from '../../src/db/migrations/index.js';
 import type { TaskStatus } from '../../src/db/schema.js';
@@ -138,7 +139,7 @@ describe('migration 0013 (team totals)', () => {
       expect(await deltas()).toBeGreaterThan(0);
     }
     const applied = await migrateToLatest(t.handle.db);
-    expect(applied.map((r) => r.migrationName)).toEqual(['0013_team_task_counts']);
+    expect(applied.map((r) => r.migrationName)).toEqual(['0013_team_task_counts', '0014_count_trigger_upserts']);
     await expectExact();
     if (rival) {
       await rival.query('select pg_advisory_unlock($1, hashtext(current_schema()))', [COUNTS_LOCK_CLASS]);
@@ -187,7 +188,8 @@ describe('migration 0013 (team totals)', () => {
       expect(await waiting()).toBe(1);
     });
     expect(await written).toBeGreaterThan(0);
-    await sql`delete from kysely_migration where name = '0013_team_task_counts'`.execute(t.handle.db);
+    // As if migrated down to 0012 (0014's down changes nothing).
+    await sql`delete from kysely_migration where name in ('0013_team_task_counts', '0014_count_trigger_upserts')`.execute(t.handle.db);
     await migrateToLatest(t.handle.db);
     await expectExact();
   });
@@ -202,6 +204,50 @@ describe('migration 0013 (team totals)', () => {
     }
     await createTask(t.handle.db, { assignedTo: assignees[0]!, status: 'pending', deadline: DEADLINES[0]! });
     await migrateToLatest(t.handle.db);
+    await expectExact();
+  });
+});
+
+describe('migration 0014 (count upserts that survive a rename)', () => {
+  const onPostgres = () => t.handle.db.getExecutor().adapter instanceof PostgresAdapter;
+  /** The status-count triggers as 0011 created them on SQLite before 0014: their upserts read `excluded`. */
+  const triggersReadingExcluded = () =>
+    sqliteStatusCountTriggers().map((statement) =>
+      statement.replace(
+        /do update set [^;]+;/g,
+        'do update set tasks = tasks + excluded.tasks, estimated_cents = estimated_cents + excluded.estimated_cents, actual_cents = actual_cents + excluded.actual_cents;',
+      ),
+    );
+  const triggerTexts = async () =>
+    (await sql<{ sql: string }>`select sql from sqlite_master where type = 'trigger' and tbl_name = 'tasks'`.execute(t.handle.db)).rows.map((row) => row.sql);
+
+  it.runIf(testDatabaseUrl() === undefined)('replaces the triggers that read `excluded` in a database migrated before it', async () => {
+    for (const name of SQLITE_STATUS_COUNT_TRIGGERS) await sql.raw(`drop trigger ${name}`).execute(t.handle.db);
+    for (const statement of triggersReadingExcluded()) await sql.raw(statement).execute(t.handle.db);
+    await sql`delete from kysely_migration where name = '0014_count_trigger_upserts'`.execute(t.handle.db);
+    expect((await triggerTexts()).filter((text) => text.includes('excluded'))).toHaveLength(3);
+
+    const applied = await migrateToLatest(t.handle.db);
+    expect(applied.map((r) => r.migrationName)).toEqual(['0014_count_trigger_upserts']);
+    expect((await triggerTexts()).filter((text) => text.includes('excluded'))).toEqual([]);
+    expect((await triggerTexts()).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('keeps the counts exact after the count tables are renamed and back', async () => {
+    if (!onPostgres()) expect((await triggerTexts()).filter((text) => text.includes('excluded'))).toEqual([]);
+    // SQLite rewrites every trigger that names a renamed table (later migrations may rename these).
+    for (const table of ['task_status_counts', 'task_deadline_counts']) {
+      await t.handle.db.schema.alterTable(table).renameTo(`${table}_away`).execute();
+      await t.handle.db.schema.alterTable(`${table}_away`).renameTo(table).execute();
+    }
+    // Writes that add to existing count rows, take from them, and move tasks between them.
+    const [a, b] = assignees as [number, number];
+    for (const status of STATUSES) {
+      await createTask(t.handle.db, { assignedTo: a, status, deadline: DEADLINES[1]!, estimatedHours: 1.25, actualHours: 0.5 });
+      await createTask(t.handle.db, { assignedTo: a, status, deadline: DEADLINES[1]!, estimatedHours: 2, actualHours: 1 });
+    }
+    await t.handle.db.updateTable('tasks').set({ assigned_to: b, status: 'blocked', actual_hours: 3 }).where('assigned_to', '=', a).where('status', '=', 'pending').execute();
+    await t.handle.db.deleteFrom('tasks').where('assigned_to', '=', a).where('status', '=', 'in_progress').execute();
     await expectExact();
   });
 });

@@ -143,11 +143,7 @@ const sqliteDay = (row: string) => `substr(${row}.deadline, 1, 10) || 'T00:00:00
 const postgresDay = (row: string) => `(date_trunc('day', ${row}.deadline at time zone 'UTC') at time zone 'UTC')`;
 
 async function createSqliteTriggers(db: Kysely<unknown>): Promise<void> {
-  const add = (row: string, sign: '+' | '-') => `
-    insert into task_status_counts (assigned_to, status, tasks, estimated_cents, actual_cents)
-    values (${row}.assigned_to, ${row}.status, ${sign}1, ${sign}${cents(row, 'estimated_hours')}, ${sign}${cents(row, 'actual_hours')})
-    on conflict (assigned_to, status) do update set tasks = tasks + excluded.tasks,
-      estimated_cents = estimated_cents + excluded.estimated_cents, actual_cents = actual_cents + excluded.actual_cents;`;
+  for (const statement of sqliteStatusCountTriggers()) await sql.raw(statement).execute(db);
   const unfinished = (row: string) => `${row}.status <> 'completed'`;
   const addDay = (row: string) => `
     insert into task_deadline_counts (assigned_to, deadline_day, tasks)
@@ -160,12 +156,6 @@ async function createSqliteTriggers(db: Kysely<unknown>): Promise<void> {
     delete from task_deadline_counts where ${unfinished(row)} and assigned_to = ${row}.assigned_to and deadline_day = ${sqliteDay(row)} and tasks = 0;`;
   const dayKey = (row: string) => `case when ${unfinished(row)} then ${row}.assigned_to || ' ' || ${sqliteDay(row)} end`;
   const statements = [
-    `create trigger task_counts_insert after insert on tasks begin ${add('new', '+')} end`,
-    `create trigger task_counts_delete after delete on tasks begin ${add('old', '-')} end`,
-    `create trigger task_counts_update after update of assigned_to, status, estimated_hours, actual_hours on tasks
-     when old.assigned_to is not new.assigned_to or old.status is not new.status
-       or old.estimated_hours is not new.estimated_hours or old.actual_hours is not new.actual_hours
-     begin ${add('old', '-')} ${add('new', '+')} end`,
     `create trigger task_deadline_counts_insert after insert on tasks when ${unfinished('new')} begin ${addDay('new')} end`,
     `create trigger task_deadline_counts_delete after delete on tasks when ${unfinished('old')} begin ${removeDay('old')} end`,
     `create trigger task_deadline_counts_update after update of assigned_to, status, deadline on tasks
@@ -175,6 +165,37 @@ async function createSqliteTriggers(db: Kysely<unknown>): Promise<void> {
   for (const statement of statements) await sql.raw(statement).execute(db);
 }
 
+/** The names of the SQLite triggers that keep task_status_counts (migration 0014 recreates them). */
+export const SQLITE_STATUS_COUNT_TRIGGERS = ['task_counts_insert', 'task_counts_delete', 'task_counts_update'];
+
+/**
+ * SQLite: the triggers that keep task_status_counts. The upsert adds the change written out again
+ * rather than read from `excluded`: renaming the count table (`alter table ... rename`, as SQLite's
+ * way of changing a table's columns does) rewrites `excluded.x` in a trigger into the table's own
+ * column, and every later upsert would then double the row without an error.
+ */
+export function sqliteStatusCountTriggers(): string[] {
+  const add = (row: string, sign: '+' | '-') => {
+    const values = [`${sign}1`, `${sign}${cents(row, 'estimated_hours')}`, `${sign}${cents(row, 'actual_hours')}`];
+    return `
+    insert into task_status_counts (assigned_to, status, tasks, estimated_cents, actual_cents)
+    values (${row}.assigned_to, ${row}.status, ${values.join(', ')})
+    on conflict (assigned_to, status) do update set ${STATUS_SUMS.map((sum, i) => `${sum} = ${sum} + (${values[i]})`).join(', ')};`;
+  };
+  return [
+    `create trigger task_counts_insert after insert on tasks begin ${add('new', '+')} end`,
+    `create trigger task_counts_delete after delete on tasks begin ${add('old', '-')} end`,
+    `create trigger task_counts_update after update of assigned_to, status, estimated_hours, actual_hours on tasks
+     when old.assigned_to is not new.assigned_to or old.status is not new.status
+       or old.estimated_hours is not new.estimated_hours or old.actual_hours is not new.actual_hours
+     begin ${add('old', '-')} ${add('new', '+')} end`,
+  ];
+}
+
+const STATUS_SUMS = ['tasks', 'estimated_cents', 'actual_cents'];
+/** PostgreSQL: an upsert's `set` that adds the new row's sums to the existing row's (aliased `c`). */
+const upsertSums = (sums: string[]) => sums.map((sum) => `${sum} = c.${sum} + excluded.${sum}`).join(', ');
+
 /**
  * The text of apply_task_count_changes, which the statement triggers below call. With `totals`
  * (migration 0013, which replaces the function with it) every change to the per-assignee counts, its
@@ -183,35 +204,27 @@ async function createSqliteTriggers(db: Kysely<unknown>): Promise<void> {
  */
 export function applyTaskCountChangesFunction(options: { totals: boolean }): string {
   const lock = `pg_try_advisory_xact_lock(${COUNTS_LOCK_CLASS}, hashtext(current_schema()))`;
-  const statusSums = 'tasks = c.tasks + excluded.tasks, estimated_cents = c.estimated_cents + excluded.estimated_cents, actual_cents = c.actual_cents + excluded.actual_cents';
-  // With totals, the folded rows also go to them: one statement, the moved rows read twice.
-  const foldStatus = options.totals
-    ? `with moved as (delete from task_status_count_deltas returning assigned_to, status, tasks, estimated_cents, actual_cents),
+  const statusSums = upsertSums(STATUS_SUMS);
+  const daySums = upsertSums(['tasks']);
+  // Moves a delta table's rows into its counts; with totals also into them: one statement, the moved
+  // rows read twice.
+  const fold = (kind: { deltas: string; counts: string; totals: string; key: string; sums: string[] }) => {
+    const columns = kind.sums.join(', ');
+    const summed = kind.sums.map((sum) => `sum(${sum})`).join(', ');
+    const moved = `with moved as (delete from ${kind.deltas} returning assigned_to, ${kind.key}, ${columns})`;
+    const perAssignee = `insert into ${kind.counts} as c (assigned_to, ${kind.key}, ${columns})
+          select assigned_to, ${kind.key}, ${summed} from moved group by assigned_to, ${kind.key}
+          on conflict (assigned_to, ${kind.key}) do update set ${upsertSums(kind.sums)}`;
+    if (!options.totals) return `${moved}\n        ${perAssignee};`;
+    return `${moved},
         per_assignee as (
-          insert into task_status_counts as c (assigned_to, status, tasks, estimated_cents, actual_cents)
-          select assigned_to, status, sum(tasks), sum(estimated_cents), sum(actual_cents) from moved group by assigned_to, status
-          on conflict (assigned_to, status) do update set ${statusSums})
-        insert into task_status_totals as c (status, tasks, estimated_cents, actual_cents)
-        select status, sum(tasks), sum(estimated_cents), sum(actual_cents) from moved group by status
-        on conflict (status) do update set ${statusSums};`
-    : `with moved as (delete from task_status_count_deltas returning assigned_to, status, tasks, estimated_cents, actual_cents)
-        insert into task_status_counts as c (assigned_to, status, tasks, estimated_cents, actual_cents)
-        select assigned_to, status, sum(tasks), sum(estimated_cents), sum(actual_cents) from moved group by assigned_to, status
-        on conflict (assigned_to, status) do update set tasks = c.tasks + excluded.tasks,
-          estimated_cents = c.estimated_cents + excluded.estimated_cents, actual_cents = c.actual_cents + excluded.actual_cents;`;
-  const foldDays = options.totals
-    ? `with moved as (delete from task_deadline_count_deltas returning assigned_to, deadline_day, tasks),
-        per_assignee as (
-          insert into task_deadline_counts as c (assigned_to, deadline_day, tasks)
-          select assigned_to, deadline_day, sum(tasks) from moved group by assigned_to, deadline_day
-          on conflict (assigned_to, deadline_day) do update set tasks = c.tasks + excluded.tasks)
-        insert into task_deadline_totals as c (deadline_day, tasks)
-        select deadline_day, sum(tasks) from moved group by deadline_day
-        on conflict (deadline_day) do update set tasks = c.tasks + excluded.tasks;`
-    : `with moved as (delete from task_deadline_count_deltas returning assigned_to, deadline_day, tasks)
-        insert into task_deadline_counts as c (assigned_to, deadline_day, tasks)
-        select assigned_to, deadline_day, sum(tasks) from moved group by assigned_to, deadline_day
-        on conflict (assigned_to, deadline_day) do update set tasks = c.tasks + excluded.tasks;`;
+          ${perAssignee})
+        insert into ${kind.totals} as c (${kind.key}, ${columns})
+        select ${kind.key}, ${summed} from moved group by ${kind.key}
+        on conflict (${kind.key}) do update set ${upsertSums(kind.sums)};`;
+  };
+  const foldStatus = fold({ deltas: 'task_status_count_deltas', counts: 'task_status_counts', totals: 'task_status_totals', key: 'status', sums: STATUS_SUMS });
+  const foldDays = fold({ deltas: 'task_deadline_count_deltas', counts: 'task_deadline_counts', totals: 'task_deadline_totals', key: 'deadline_day', sums: ['tasks'] });
   const ownTotals = options.totals
     ? `
       insert into task_status_totals as c (status, tasks, estimated_cents, actual_cents)
@@ -220,7 +233,7 @@ export function applyTaskCountChangesFunction(options: { totals: boolean }): str
       on conflict (status) do update set ${statusSums};
       insert into task_deadline_totals as c (deadline_day, tasks)
       select deadline_day, sum(tasks) from unnest(d_days, d_tasks) as z (deadline_day, tasks) group by deadline_day
-      on conflict (deadline_day) do update set tasks = c.tasks + excluded.tasks;`
+      on conflict (deadline_day) do update set ${daySums};`
     : '';
   const pruneTotals = (all: boolean) =>
     !options.totals
@@ -251,10 +264,9 @@ export function applyTaskCountChangesFunction(options: { totals: boolean }): str
       end if;
       insert into task_status_counts as c (assigned_to, status, tasks, estimated_cents, actual_cents)
       select * from unnest(s_assignees, s_statuses, s_tasks, s_estimated, s_actual)
-      on conflict (assigned_to, status) do update set tasks = c.tasks + excluded.tasks,
-        estimated_cents = c.estimated_cents + excluded.estimated_cents, actual_cents = c.actual_cents + excluded.actual_cents;
+      on conflict (assigned_to, status) do update set ${statusSums};
       insert into task_deadline_counts as c (assigned_to, deadline_day, tasks) select * from unnest(d_assignees, d_days, d_tasks)
-      on conflict (assigned_to, deadline_day) do update set tasks = c.tasks + excluded.tasks;${ownTotals}
+      on conflict (assigned_to, deadline_day) do update set ${daySums};${ownTotals}
       -- A day without unfinished tasks loses its row: readers add up every past day.
       if folded > 0 then
         delete from task_deadline_counts where tasks = 0;${pruneTotals(true)}

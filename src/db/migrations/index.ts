@@ -13,6 +13,7 @@ import * as apiTokens from './0010_api_tokens.js';
 import * as taskCounts from './0011_task_counts.js';
 import * as deadlineDayIndex from './0012_deadline_day_index.js';
 import * as teamTaskCounts from './0013_team_task_counts.js';
+import * as countTriggerUpserts from './0014_count_trigger_upserts.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': initial,
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0011_task_counts': taskCounts,
   '0012_deadline_day_index': deadlineDayIndex,
   '0013_team_task_counts': teamTaskCounts,
+  '0014_count_trigger_upserts': countTriggerUpserts,
 };
