@@ -251,6 +251,31 @@ describe('audit store failures', () => {
     }
   });
 
+  it('write full batches as they fill, and leave the rest to the timer or a flush', async () => {
+    const t = await buildTestApp();
+    try {
+      const queue = new AuditQueue({ db: t.db, log: t.app.log, maxQueued: 100, batchSize: 3, flushIntervalMs: 60_000 });
+      const row = (i: number) => ({ user_id: null, api_token_id: null, endpoint: `/api/full/${i}`, method: 'GET', status_code: 200, request_body: null, response_body: null, ip: null, user_agent: null, duration_ms: i, timestamp: new Date().toISOString() });
+      // Seven rows at once, as a burst of requests queues them: two full batches, one row over.
+      for (let i = 0; i < 7; i += 1) queue.enqueue(row(i));
+      for (let tries = 0; tries < 200 && queue.stats().written < 6; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(queue.stats()).toMatchObject({ queued: 1, written: 6, failed: 0 });
+      await queue.flush();
+      expect(queue.stats()).toMatchObject({ queued: 0, written: 7 });
+      const stored = (await allRows(t)).filter((r) => r.endpoint.startsWith('/api/full/'));
+      expect(stored.map((r) => r.endpoint)).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `/api/full/${i}`));
+
+      // A row that waits alone is written by the timer.
+      const timed = new AuditQueue({ db: t.db, log: t.app.log, maxQueued: 100, batchSize: 3, flushIntervalMs: 20 });
+      for (let i = 7; i < 11; i += 1) timed.enqueue(row(i));
+      for (let tries = 0; tries < 200 && timed.stats().written < 4; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(timed.stats()).toMatchObject({ queued: 0, written: 4 });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('flush what is queued when the app closes', async () => {
     const t = await buildTestApp();
     const manager = await signIn(t.app, { role: 'manager' });

@@ -74,11 +74,11 @@ export class AuditQueue {
       return;
     }
     this.rows.push(row);
-    if (this.rows.length >= this.options.batchSize) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs).unref();
+    if (this.rows.length >= this.options.batchSize) this.writeFullBatches();
+    else this.armTimer();
   }
 
-  /** Writes everything queued so far (waits for a flush in progress first). */
+  /** Writes everything queued so far (waits for a write in progress first). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (this.timer) {
@@ -86,10 +86,29 @@ export class AuditQueue {
       this.timer = null;
     }
     if (this.rows.length === 0) return;
-    this.flushing = this.writeAll().finally(() => {
-      this.flushing = null;
-    });
+    this.startWriting(1);
     await this.flushing;
+  }
+
+  /**
+   * Writes the full batches queued, unless a write is in progress (it takes them too). The rest
+   * waits for the next full batch or the timer: under load, writing it at once too made most
+   * batches odd-sized ones, which the query builder builds (and PostgreSQL plans) anew every time.
+   */
+  private writeFullBatches(): void {
+    if (this.flushing === null) this.startWriting(this.options.batchSize);
+  }
+
+  private startWriting(leastRows: number): void {
+    this.flushing = this.writeBatches(leastRows).finally(() => {
+      this.flushing = null;
+      if (this.rows.length > 0) this.armTimer();
+    });
+  }
+
+  /** No row waits longer than flushIntervalMs for its batch. */
+  private armTimer(): void {
+    this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs).unref();
   }
 
   private async insert(batch: AuditRow[]): Promise<void> {
@@ -120,8 +139,9 @@ export class AuditQueue {
     await db.executeQuery({ ...this.fullBatchInsert, parameters: values });
   }
 
-  private async writeAll(): Promise<void> {
-    while (this.rows.length > 0) {
+  /** Writes batches while at least `leastRows` (≥ 1) rows are queued, rows queued meanwhile included. */
+  private async writeBatches(leastRows: number): Promise<void> {
+    while (this.rows.length >= leastRows) {
       const batch = this.rows.splice(0, this.options.batchSize);
       try {
         await this.insert(batch);
