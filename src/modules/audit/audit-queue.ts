@@ -102,7 +102,9 @@ export class AuditQueue {
   private startWriting(leastRows: number): void {
     this.flushing = this.writeBatches(leastRows).finally(() => {
       this.flushing = null;
-      if (this.rows.length > 0) this.armTimer();
+      // A batch that filled between the last write and this moment is written now, not by the timer.
+      if (this.rows.length >= this.options.batchSize) this.writeFullBatches();
+      else if (this.rows.length > 0) this.armTimer();
     });
   }
 
