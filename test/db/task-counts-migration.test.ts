@@ -6,7 +6,7 @@ import { Migrator, PostgresAdapter, sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import { COUNTS_LOCK_CLASS, SQLITE_STATUS_COUNT_TRIGGERS, sqliteStatusCountTriggers } from '../../src/db/migrations/0011_task_counts.js';
+import { COUNTS_LOCK_CLASS, sqliteStatusCountTriggers } from '../../src/db/migrations/0011_task_counts.js';
 import { down as teamTotalsDown } from '../../src/db/migrations/0013_team_task_counts.js';
 import { migrations } from '../../src/db/migrations/index.js';
 import type { TaskStatus } from '../../src/db/schema.js';
@@ -212,8 +212,8 @@ describe('migration 0014 (count upserts that survive a rename)', () => {
   const onPostgres = () => t.handle.db.getExecutor().adapter instanceof PostgresAdapter;
   /** The status-count triggers as 0011 created them on SQLite before 0014: their upserts read `excluded`. */
   const triggersReadingExcluded = () =>
-    sqliteStatusCountTriggers().map((statement) =>
-      statement.replace(
+    sqliteStatusCountTriggers().map((trigger) =>
+      trigger.sql.replace(
         /do update set [^;]+;/g,
         'do update set tasks = tasks + excluded.tasks, estimated_cents = estimated_cents + excluded.estimated_cents, actual_cents = actual_cents + excluded.actual_cents;',
       ),
@@ -222,7 +222,7 @@ describe('migration 0014 (count upserts that survive a rename)', () => {
     (await sql<{ sql: string }>`select sql from sqlite_master where type = 'trigger' and tbl_name = 'tasks'`.execute(t.handle.db)).rows.map((row) => row.sql);
 
   it.runIf(testDatabaseUrl() === undefined)('replaces the triggers that read `excluded` in a database migrated before it', async () => {
-    for (const name of SQLITE_STATUS_COUNT_TRIGGERS) await sql.raw(`drop trigger ${name}`).execute(t.handle.db);
+    for (const { name } of sqliteStatusCountTriggers()) await sql.raw(`drop trigger ${name}`).execute(t.handle.db);
     for (const statement of triggersReadingExcluded()) await sql.raw(statement).execute(t.handle.db);
     await sql`delete from kysely_migration where name = '0014_count_trigger_upserts'`.execute(t.handle.db);
     expect((await triggerTexts()).filter((text) => text.includes('excluded'))).toHaveLength(3);

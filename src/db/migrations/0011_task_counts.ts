@@ -143,7 +143,7 @@ const sqliteDay = (row: string) => `substr(${row}.deadline, 1, 10) || 'T00:00:00
 const postgresDay = (row: string) => `(date_trunc('day', ${row}.deadline at time zone 'UTC') at time zone 'UTC')`;
 
 async function createSqliteTriggers(db: Kysely<unknown>): Promise<void> {
-  for (const statement of sqliteStatusCountTriggers()) await sql.raw(statement).execute(db);
+  for (const trigger of sqliteStatusCountTriggers()) await sql.raw(trigger.sql).execute(db);
   const unfinished = (row: string) => `${row}.status <> 'completed'`;
   const addDay = (row: string) => `
     insert into task_deadline_counts (assigned_to, deadline_day, tasks)
@@ -165,16 +165,13 @@ async function createSqliteTriggers(db: Kysely<unknown>): Promise<void> {
   for (const statement of statements) await sql.raw(statement).execute(db);
 }
 
-/** The names of the SQLite triggers that keep task_status_counts (migration 0014 recreates them). */
-export const SQLITE_STATUS_COUNT_TRIGGERS = ['task_counts_insert', 'task_counts_delete', 'task_counts_update'];
-
 /**
- * SQLite: the triggers that keep task_status_counts. The upsert adds the change written out again
+ * SQLite: the triggers that keep task_status_counts, by name (migration 0014 recreates them). The upsert adds the change written out again
  * rather than read from `excluded`: renaming the count table (`alter table ... rename`, as SQLite's
  * way of changing a table's columns does) rewrites `excluded.x` in a trigger into the table's own
  * column, and every later upsert would then double the row without an error.
  */
-export function sqliteStatusCountTriggers(): string[] {
+export function sqliteStatusCountTriggers(): Array<{ name: string; sql: string }> {
   const add = (row: string, sign: '+' | '-') => {
     const values = [`${sign}1`, `${sign}${cents(row, 'estimated_hours')}`, `${sign}${cents(row, 'actual_hours')}`];
     return `
@@ -182,14 +179,15 @@ export function sqliteStatusCountTriggers(): string[] {
     values (${row}.assigned_to, ${row}.status, ${values.join(', ')})
     on conflict (assigned_to, status) do update set ${STATUS_SUMS.map((sum, i) => `${sum} = ${sum} + (${values[i]})`).join(', ')};`;
   };
-  return [
-    `create trigger task_counts_insert after insert on tasks begin ${add('new', '+')} end`,
-    `create trigger task_counts_delete after delete on tasks begin ${add('old', '-')} end`,
-    `create trigger task_counts_update after update of assigned_to, status, estimated_hours, actual_hours on tasks
+  const triggers = {
+    task_counts_insert: `after insert on tasks begin ${add('new', '+')} end`,
+    task_counts_delete: `after delete on tasks begin ${add('old', '-')} end`,
+    task_counts_update: `after update of assigned_to, status, estimated_hours, actual_hours on tasks
      when old.assigned_to is not new.assigned_to or old.status is not new.status
        or old.estimated_hours is not new.estimated_hours or old.actual_hours is not new.actual_hours
      begin ${add('old', '-')} ${add('new', '+')} end`,
-  ];
+  };
+  return Object.entries(triggers).map(([name, body]) => ({ name, sql: `create trigger ${name} ${body}` }));
 }
 
 const STATUS_SUMS = ['tasks', 'estimated_cents', 'actual_cents'];

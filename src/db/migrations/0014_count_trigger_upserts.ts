@@ -7,7 +7,7 @@
 // PostgreSQL keeps its triggers' SQL as written: nothing to do there.
 // Never imports application code.
 import { sql, type Kysely } from 'kysely';
-import { SQLITE_STATUS_COUNT_TRIGGERS, sqliteStatusCountTriggers } from './0011_task_counts.js';
+import { sqliteStatusCountTriggers } from './0011_task_counts.js';
 import { columnKinds } from './column-types.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -16,8 +16,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // dropping a trigger and creating its replacement.
   await sql`begin immediate`.execute(db);
   try {
-    for (const name of SQLITE_STATUS_COUNT_TRIGGERS) await sql.raw(`drop trigger if exists ${name}`).execute(db);
-    for (const statement of sqliteStatusCountTriggers()) await sql.raw(statement).execute(db);
+    for (const trigger of sqliteStatusCountTriggers()) {
+      await sql.raw(`drop trigger if exists ${trigger.name}`).execute(db);
+      await sql.raw(trigger.sql).execute(db);
+    }
     await sql`commit`.execute(db);
   } catch (error) {
     await sql`rollback`.execute(db);
